@@ -1,0 +1,182 @@
+//! A named pipeline: the steps a unit of work goes through, built once and run for every
+//! invocation. The step methods live in [`crate::step`], one module each.
+
+use std::fmt;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures::stream::{BoxStream, StreamExt};
+
+use crate::error::{FailureMode, StepError};
+use crate::uow::{Members, Uow};
+
+/// A unit that left the pipeline before its end: filtered out, or failed.
+#[derive(Debug)]
+pub(crate) struct Settled {
+    pub(crate) members: Members,
+    pub(crate) end: End,
+}
+
+#[derive(Debug)]
+pub(crate) enum End {
+    Delivered,
+    Filtered,
+    Failed(StepError),
+}
+
+impl Settled {
+    pub(crate) fn filtered(members: Members) -> Self {
+        Self {
+            members,
+            end: End::Filtered,
+        }
+    }
+
+    pub(crate) fn failed(members: Members, error: StepError) -> Self {
+        Self {
+            members,
+            end: End::Failed(error),
+        }
+    }
+}
+
+/// What flows between steps: a live unit, or one already settled that is carried to the end
+/// so it is accounted for.
+pub(crate) type Item<T> = Result<Uow<T>, Settled>;
+
+/// The stream of items inside one run of a pipeline.
+pub(crate) type Flow<T> = BoxStream<'static, Item<T>>;
+
+type Build<T> = Arc<dyn Fn(Flow<()>) -> Flow<T> + Send + Sync>;
+
+/// A named pipeline of steps over units of work.
+///
+/// ```
+/// use lambda_stream::{Pipeline, on_type, StepError};
+///
+/// #[derive(serde::Serialize)]
+/// struct External { f1: String }
+///
+/// let pipeline = Pipeline::new("things-to-partner")
+///     .filter(on_type("thing-*"))
+///     .map(|uow| {
+///         let thing: serde_json::Value = uow.event.entity()?;
+///         Ok::<_, StepError>(External { f1: thing["name"].as_str().unwrap_or_default().into() })
+///     });
+/// # let _ = pipeline;
+/// ```
+pub struct Pipeline<T = ()> {
+    pub(crate) name: Arc<str>,
+    pub(crate) failure_mode: FailureMode,
+    pub(crate) build: Build<T>,
+}
+
+impl<T> Clone for Pipeline<T> {
+    fn clone(&self) -> Self {
+        Self {
+            name: Arc::clone(&self.name),
+            failure_mode: self.failure_mode,
+            build: Arc::clone(&self.build),
+        }
+    }
+}
+
+impl<T> fmt::Debug for Pipeline<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("name", &self.name)
+            .field("failure_mode", &self.failure_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pipeline<()> {
+    /// A pipeline with no steps yet: every unit that reaches its end is delivered.
+    pub fn new(name: impl Into<String>) -> Self {
+        let name: String = name.into();
+        Self {
+            name: Arc::from(name.as_str()),
+            failure_mode: FailureMode::default(),
+            build: Arc::new(|flow| flow),
+        }
+    }
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// The pipeline's name (what `ENABLED_PIPELINES` and `DISABLED_PIPELINES` refer to).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What happens to a unit whose step failed with an unclassified error: a fault event
+    /// (the default) or a batch item failure so Lambda retries it. Retryable errors are
+    /// always retried and permanent ones always faulted.
+    #[must_use]
+    pub fn on_failure(mut self, mode: FailureMode) -> Self {
+        self.failure_mode = mode;
+        self
+    }
+
+    /// The failure mode.
+    pub fn failure_mode(&self) -> FailureMode {
+        self.failure_mode
+    }
+
+    /// Appends a stage that transforms the whole flow; every step is one of these.
+    pub(crate) fn stage<U, F>(self, stage: F) -> Pipeline<U>
+    where
+        F: Fn(Flow<T>) -> Flow<U> + Send + Sync + 'static,
+    {
+        let previous = self.build;
+        Pipeline {
+            name: self.name,
+            failure_mode: self.failure_mode,
+            build: Arc::new(move |flow| stage(previous(flow))),
+        }
+    }
+
+    /// Builds the flow for one invocation.
+    pub(crate) fn flow(&self, input: Flow<()>) -> Flow<T> {
+        (self.build)(input)
+    }
+}
+
+/// Runs a step's code on a unit, turning an error or a panic into that unit's failure.
+pub(crate) fn guarded<R>(
+    step: &'static str,
+    f: impl FnOnce() -> Result<R, StepError>,
+) -> Result<R, StepError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(|e| e.in_step(step)),
+        Err(payload) => Err(StepError::from_panic(payload.as_ref()).in_step(step)),
+    }
+}
+
+/// Like [`guarded`] for a unit's async work: the future and the call that makes it.
+pub(crate) async fn guarded_async<R, Fut>(
+    step: &'static str,
+    make: impl FnOnce() -> Fut,
+) -> Result<R, StepError>
+where
+    Fut: std::future::Future<Output = Result<R, StepError>>,
+{
+    use futures::FutureExt;
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(make)) {
+        Ok(future) => future,
+        Err(payload) => return Err(StepError::from_panic(payload.as_ref()).in_step(step)),
+    };
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result.map_err(|e| e.in_step(step)),
+        Err(payload) => Err(StepError::from_panic(payload.as_ref()).in_step(step)),
+    }
+}
+
+/// Maps the live units of a flow with a fallible function, settling failures.
+pub(crate) fn map_units<T, U, F>(flow: Flow<T>, f: F) -> Flow<U>
+where
+    T: Send + 'static,
+    U: Send + 'static,
+    F: Fn(Uow<T>) -> Item<U> + Send + 'static,
+{
+    flow.map(move |item| item.and_then(&f)).boxed()
+}

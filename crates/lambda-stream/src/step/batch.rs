@@ -1,0 +1,126 @@
+//! `batch`: group units by count and by bytes. A batch settles as one unit: if it fails,
+//! every record in it fails.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use futures::stream::Stream;
+use futures::StreamExt;
+
+use crate::pipeline::{Flow, Item, Pipeline};
+use crate::uow::{Batch, Uow};
+
+/// The most a batch may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimits {
+    /// Units per batch (at least 1).
+    pub max_count: usize,
+    /// Bytes per batch, as measured by the size function; a unit larger than this on its own
+    /// travels alone.
+    pub max_bytes: usize,
+}
+
+impl BatchLimits {
+    /// Limits by count only.
+    pub fn count(max_count: usize) -> Self {
+        Self {
+            max_count,
+            max_bytes: usize::MAX,
+        }
+    }
+}
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Groups units into batches of at most `limits.max_count` units and
+    /// `limits.max_bytes` bytes (each unit's size from `size`). The batch unit's `value` holds
+    /// the units; its own record and event are the first unit's.
+    pub fn batch<F>(self, limits: BatchLimits, size: F) -> Pipeline<Batch<T>>
+    where
+        F: Fn(&Uow<T>) -> usize + Send + Sync + 'static,
+    {
+        let size: SizeFn<T> = Arc::new(size);
+        self.stage(move |flow| Batcher::new(flow, limits, Arc::clone(&size)).boxed())
+    }
+}
+
+type SizeFn<T> = Arc<dyn Fn(&Uow<T>) -> usize + Send + Sync>;
+
+struct Batcher<T> {
+    input: Option<Flow<T>>,
+    limits: BatchLimits,
+    size: SizeFn<T>,
+    open: Vec<Uow<T>>,
+    open_bytes: usize,
+    ready: std::collections::VecDeque<Item<Batch<T>>>,
+}
+
+impl<T: Send + 'static> Batcher<T> {
+    fn new(input: Flow<T>, limits: BatchLimits, size: SizeFn<T>) -> Self {
+        Self {
+            input: Some(input),
+            limits: BatchLimits {
+                max_count: limits.max_count.max(1),
+                max_bytes: limits.max_bytes,
+            },
+            size,
+            open: Vec::new(),
+            open_bytes: 0,
+            ready: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn close(&mut self) {
+        if self.open.is_empty() {
+            return;
+        }
+        let units = std::mem::take(&mut self.open);
+        self.open_bytes = 0;
+        let mut head = units[0].sibling(());
+        for unit in &units[1..] {
+            head.members.absorb(&unit.members);
+        }
+        self.ready.push_back(Ok(head.with_value(units)));
+    }
+
+    fn add(&mut self, uow: Uow<T>) {
+        let bytes = (self.size)(&uow);
+        if !self.open.is_empty() && self.open_bytes.saturating_add(bytes) > self.limits.max_bytes
+        {
+            self.close();
+        }
+        self.open_bytes = self.open_bytes.saturating_add(bytes);
+        self.open.push(uow);
+        if self.open.len() >= self.limits.max_count || self.open_bytes >= self.limits.max_bytes {
+            self.close();
+        }
+    }
+}
+
+// Nothing in a Batcher is pinned structurally: the input is a boxed stream.
+impl<T> Unpin for Batcher<T> {}
+
+impl<T: Send + 'static> Stream for Batcher<T> {
+    type Item = Item<Batch<T>>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(item) = this.ready.pop_front() {
+                return Poll::Ready(Some(item));
+            }
+            let Some(input) = this.input.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match input.poll_next_unpin(cx) {
+                Poll::Ready(Some(Ok(uow))) => this.add(uow),
+                Poll::Ready(Some(Err(settled))) => return Poll::Ready(Some(Err(settled))),
+                Poll::Ready(None) => {
+                    this.input = None;
+                    this.close();
+                }
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}

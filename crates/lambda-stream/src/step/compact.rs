@@ -1,0 +1,54 @@
+//! `compact`: keep only the latest unit per partition key. The superseded units ride along
+//! with the one kept and end in its state, so a failure of the latest retries them all.
+
+use std::collections::HashMap;
+
+use futures::{FutureExt, StreamExt};
+
+use crate::pipeline::{Item, Pipeline};
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Keeps, per partition key, the unit with the latest timestamp (the later one in the
+    /// batch on a tie). This step waits for the whole batch before passing anything on.
+    #[must_use]
+    pub fn compact(self) -> Self {
+        self.stage(|flow| {
+            flow.collect::<Vec<Item<T>>>()
+                .map(|items| {
+                    let mut out: Vec<Item<T>> = Vec::with_capacity(items.len());
+                    let mut latest: HashMap<String, usize> = HashMap::new();
+                    for item in items {
+                        let uow = match item {
+                            Ok(uow) => uow,
+                            Err(settled) => {
+                                out.push(Err(settled));
+                                continue;
+                            }
+                        };
+                        let key = uow.partition_key().to_string();
+                        match latest.get(&key).copied() {
+                            None => {
+                                latest.insert(key, out.len());
+                                out.push(Ok(uow));
+                            }
+                            Some(at) => {
+                                let Some(Ok(kept)) = out.get_mut(at) else {
+                                    continue;
+                                };
+                                if uow.event.timestamp >= kept.event.timestamp {
+                                    let mut newer = uow;
+                                    newer.members.absorb(&kept.members);
+                                    *kept = newer;
+                                } else {
+                                    kept.members.absorb(&uow.members);
+                                }
+                            }
+                        }
+                    }
+                    futures::stream::iter(out)
+                })
+                .flatten_stream()
+                .boxed()
+        })
+    }
+}

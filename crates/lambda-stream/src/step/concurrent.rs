@@ -1,0 +1,44 @@
+//! `then`: an async step (a call to another service) with bounded concurrency.
+//!
+//! Units leave in the order they came, but up to `concurrency` calls run at once, whatever
+//! their partition keys: use [`then_ordered`](crate::Pipeline::then_ordered) when the effects
+//! of one key must happen in order.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures::StreamExt;
+
+use crate::error::StepError;
+use crate::pipeline::{Pipeline, Settled, guarded_async};
+use crate::uow::Uow;
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Runs `f` on each unit, at most `concurrency` at a time (at least 1). An `Err` or a
+    /// panic fails that unit only.
+    pub fn then<U, F, Fut>(self, concurrency: usize, f: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(Uow<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, StepError>> + Send + 'static,
+    {
+        let f = Arc::new(f);
+        let concurrency = concurrency.max(1);
+        self.stage(move |flow| {
+            let f = Arc::clone(&f);
+            flow.map(move |item| {
+                let f = Arc::clone(&f);
+                async move {
+                    let uow = item?;
+                    let identity = uow.sibling(());
+                    match guarded_async("then", || f(uow)).await {
+                        Ok(value) => Ok(identity.with_value(value)),
+                        Err(error) => Err(Settled::failed(identity.members, error)),
+                    }
+                }
+            })
+            .buffered(concurrency)
+            .boxed()
+        })
+    }
+}

@@ -1,0 +1,156 @@
+//! `filter`: keep the units that match; the others end as *filtered out*.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use regex::Regex;
+
+use crate::error::StepError;
+use crate::pipeline::{Pipeline, Settled, guarded};
+use crate::uow::Uow;
+
+impl<T: Send + 'static> Pipeline<T> {
+    /// Keeps the units for which `predicate` is true. A predicate that panics fails the unit
+    /// (it is not silently filtered).
+    #[must_use]
+    pub fn filter<P>(self, predicate: P) -> Self
+    where
+        P: Fn(&Uow<T>) -> bool + Send + Sync + 'static,
+    {
+        let predicate = Arc::new(predicate);
+        self.stage(move |flow| {
+            let predicate = Arc::clone(&predicate);
+            flow.map(move |item| {
+                let uow = item?;
+                match guarded("filter", || Ok::<_, StepError>(predicate(&uow))) {
+                    Ok(true) => Ok(uow),
+                    Ok(false) => Err(Settled::filtered(uow.members)),
+                    Err(error) => Err(Settled::failed(uow.members, error)),
+                }
+            })
+            .boxed()
+        })
+    }
+}
+
+/// A filter on the event type.
+#[derive(Debug, Clone)]
+pub enum TypeFilter {
+    /// The type is exactly this.
+    Exact(String),
+    /// The type starts with this.
+    Prefix(String),
+    /// The type matches this regular expression (anchor it yourself with `^...$`).
+    Regex(Regex),
+    /// The type is one of these.
+    Set(HashSet<String>),
+}
+
+impl TypeFilter {
+    /// A glob: `*` matches any run of characters, `?` one character; without either it is an
+    /// exact match. `thing-*` keeps `thing-created`, `thing-updated`, ...
+    pub fn glob(pattern: &str) -> Self {
+        if !pattern.contains(['*', '?']) {
+            return Self::Exact(pattern.to_string());
+        }
+        let star_only_at_end = pattern.ends_with('*')
+            && !pattern[..pattern.len() - 1].contains(['*', '?']);
+        if star_only_at_end {
+            return Self::Prefix(pattern[..pattern.len() - 1].to_string());
+        }
+        let mut expr = String::from("^");
+        for part in pattern.split_inclusive(['*', '?']) {
+            let (literal, wildcard) = match part.chars().last() {
+                Some('*') => (&part[..part.len() - 1], ".*"),
+                Some('?') => (&part[..part.len() - 1], "."),
+                _ => (part, ""),
+            };
+            expr.push_str(&regex::escape(literal));
+            expr.push_str(wildcard);
+        }
+        expr.push('$');
+        match Regex::new(&expr) {
+            Ok(re) => Self::Regex(re),
+            // An escaped literal with `.*` and `.` cannot be an invalid expression.
+            Err(_) => Self::Exact(pattern.to_string()),
+        }
+    }
+
+    /// A regular expression; an invalid one is an error at construction, not per event.
+    pub fn regex(expr: &str) -> Result<Self, regex::Error> {
+        Regex::new(expr).map(Self::Regex)
+    }
+
+    /// One of a set of types.
+    pub fn set<I, S>(types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::Set(types.into_iter().map(Into::into).collect())
+    }
+
+    /// True when the type matches.
+    pub fn matches(&self, event_type: &str) -> bool {
+        match self {
+            Self::Exact(t) => event_type == t,
+            Self::Prefix(p) => event_type.starts_with(p.as_str()),
+            Self::Regex(re) => re.is_match(event_type),
+            Self::Set(set) => set.contains(event_type),
+        }
+    }
+}
+
+/// A predicate for [`Pipeline::filter`] that keeps events whose type matches a glob
+/// (`thing-*`) or is exactly the given type.
+pub fn on_type<T>(pattern: &str) -> impl Fn(&Uow<T>) -> bool + Send + Sync + 'static {
+    on_types(TypeFilter::glob(pattern))
+}
+
+/// A predicate for [`Pipeline::filter`] from any [`TypeFilter`].
+pub fn on_types<T>(filter: TypeFilter) -> impl Fn(&Uow<T>) -> bool + Send + Sync + 'static {
+    move |uow: &Uow<T>| filter.matches(&uow.event.event_type)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob_forms() {
+        let prefix = TypeFilter::glob("thing-*");
+        assert!(matches!(prefix, TypeFilter::Prefix(_)));
+        assert!(prefix.matches("thing-created"));
+        assert!(prefix.matches("thing-"));
+        assert!(!prefix.matches("things-created"));
+        assert!(!prefix.matches("other-thing-created"));
+
+        let exact = TypeFilter::glob("thing-created");
+        assert!(exact.matches("thing-created"));
+        assert!(!exact.matches("thing-created-2"));
+
+        let middle = TypeFilter::glob("*-cre?ted");
+        assert!(middle.matches("thing-created"));
+        assert!(middle.matches("order-creXted"));
+        assert!(!middle.matches("thing-created!"));
+
+        let dots = TypeFilter::glob("a.b*");
+        assert!(dots.matches("a.bc"));
+        assert!(!dots.matches("axbc"));
+        let dots_mid = TypeFilter::glob("a.*.c");
+        assert!(dots_mid.matches("a.x.c"));
+        assert!(!dots_mid.matches("abxbc"));
+    }
+
+    #[test]
+    fn regex_and_set() {
+        let re = TypeFilter::regex("^(thing|order)-(created|updated)$").expect("valid");
+        assert!(re.matches("order-updated"));
+        assert!(!re.matches("order-deleted"));
+        assert!(TypeFilter::regex("(").is_err());
+        let set = TypeFilter::set(["a", "b"]);
+        assert!(set.matches("a"));
+        assert!(!set.matches("c"));
+    }
+}

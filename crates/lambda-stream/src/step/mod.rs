@@ -1,0 +1,25 @@
+//! The steps of a pipeline, one concern per module. Each adds methods to
+//! [`Pipeline`](crate::Pipeline), so a pipeline reads top to bottom like the flow it is:
+//!
+//! | step | module | what it does |
+//! |---|---|---|
+//! | `filter`, `on_type` | [`filter`] | keep units that match (type: exact, glob, regex, set; or content) |
+//! | `map` | [`map`] | a fallible transformation; an error fails only that unit |
+//! | `then` | [`concurrent`] | an async step with bounded concurrency |
+//! | `then_ordered` | [`ordered`] | async, same partition key in order, different keys concurrently |
+//! | `split` | [`split`] | one unit into many |
+//! | `batch` | [`batch`] | group units by count and by bytes |
+//! | `compact` | [`compact`] | keep the latest unit per partition key |
+//! | `rate_limit` | [`rate_limit`] | at most n units per interval, with backpressure |
+//! | `tap`, `trace` | [`tap`] | look at units without changing them |
+//! | `publish` | [`crate::publish`] | serialize, batch to the publisher's limits and publish |
+
+pub mod batch;
+pub mod compact;
+pub mod concurrent;
+pub mod filter;
+pub mod map;
+pub mod ordered;
+pub mod rate_limit;
+pub mod split;
+pub mod tap;

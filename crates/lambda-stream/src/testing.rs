@@ -1,0 +1,244 @@
+//! Builders of Lambda-shaped events from envelopes, for tests (feature `testing`), like the
+//! Node library's `toKinesisRecords`. Each builds the JSON Lambda would send and reads it
+//! with the `aws_lambda_events` types, so a test goes through the same decoding as
+//! production.
+
+use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use aws_lambda_events::event::kinesis::KinesisEvent;
+use aws_lambda_events::event::sns::SnsEvent;
+use aws_lambda_events::event::sqs::SqsEvent;
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::envelope::Envelope;
+
+const REGION: &str = "us-west-2";
+const ACCOUNT: &str = "123456789012";
+
+fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> T {
+    match serde_json::from_value(value) {
+        Ok(event) => event,
+        // The JSON is built here in the shape the types expect; failing is a bug in this module.
+        Err(e) => panic!("test builder made an invalid {what}: {e}"),
+    }
+}
+
+/// A Kinesis sequence number like AWS's (56 digits), increasing with `n`.
+pub fn sequence_number(n: usize) -> String {
+    format!("49590338271490256608559692538361571095921575989136{n:06}")
+}
+
+/// A Kinesis event from envelopes, one record each, on shard `shardId-000000000000`.
+pub fn kinesis_event(events: &[Envelope]) -> KinesisEvent {
+    let payloads: Vec<(String, Vec<u8>)> = events
+        .iter()
+        .map(|e| {
+            (
+                e.partition_key.clone().unwrap_or_else(|| e.id.clone()),
+                e.to_json().into_bytes(),
+            )
+        })
+        .collect();
+    kinesis_event_from_payloads(&payloads)
+}
+
+/// A Kinesis event from raw payloads with their partition keys (for bad data and raw
+/// sources).
+pub fn kinesis_event_from_payloads(payloads: &[(String, Vec<u8>)]) -> KinesisEvent {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let records: Vec<Value> = payloads
+        .iter()
+        .enumerate()
+        .map(|(i, (key, data))| {
+            let seq = sequence_number(i + 1);
+            json!({
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": key,
+                    "sequenceNumber": seq,
+                    "data": engine.encode(data),
+                    "approximateArrivalTimestamp": 1_545_084_650.987,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{seq}"),
+                "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": format!("arn:aws:iam::{ACCOUNT}:role/lambda-role"),
+                "awsRegion": REGION,
+                "eventSourceARN": format!("arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/lambda-stream"),
+            })
+        })
+        .collect();
+    from_json(json!({ "Records": records }), "Kinesis event")
+}
+
+/// An SQS event whose bodies are the envelopes.
+pub fn sqs_event(events: &[Envelope]) -> SqsEvent {
+    let bodies: Vec<String> = events.iter().map(Envelope::to_json).collect();
+    sqs_event_from_bodies(&bodies)
+}
+
+/// An SQS event from message bodies.
+pub fn sqs_event_from_bodies(bodies: &[String]) -> SqsEvent {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, body)| {
+            json!({
+                "messageId": format!("059f36b4-87a3-44ab-83d2-661975830a{i:02}"),
+                "receiptHandle": format!("AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a{i}"),
+                "body": body,
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1545082649183",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1545082649185",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": format!("arn:aws:sqs:{REGION}:{ACCOUNT}:my-queue"),
+                "awsRegion": REGION,
+            })
+        })
+        .collect();
+    from_json(json!({ "Records": records }), "SQS event")
+}
+
+/// The JSON an SNS topic delivers to an SQS queue (no raw delivery) for `message`.
+pub fn sns_notification(message: &str, n: usize) -> String {
+    json!({
+        "Type": "Notification",
+        "MessageId": format!("95df01b4-ee98-5cb9-9903-4c221d41eb{n:02}"),
+        "TopicArn": format!("arn:aws:sns:{REGION}:{ACCOUNT}:external-topic"),
+        "Message": message,
+        "Timestamp": "2019-01-02T12:45:07.000Z",
+        "SignatureVersion": "1",
+        "Signature": "tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j...65r==",
+        "SigningCertURL": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService.pem",
+        "UnsubscribeURL": "https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe",
+    })
+    .to_string()
+}
+
+/// An SQS event whose bodies are SNS notifications carrying the envelopes.
+pub fn sqs_sns_event(events: &[Envelope]) -> SqsEvent {
+    let bodies: Vec<String> = events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| sns_notification(&e.to_json(), i))
+        .collect();
+    sqs_event_from_bodies(&bodies)
+}
+
+/// An SNS event (delivered to Lambda directly) from messages.
+pub fn sns_event_from_messages(messages: &[String]) -> SnsEvent {
+    let records: Vec<Value> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, message)| {
+            json!({
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": format!("arn:aws:sns:{REGION}:{ACCOUNT}:sns-lambda:21be56ed-a058-49f5-8c98-aedd2564c486"),
+                "EventSource": "aws:sns",
+                "Sns": {
+                    "SignatureVersion": "1",
+                    "Timestamp": "2019-01-02T12:45:07.000Z",
+                    "Signature": "tcc6faL2yUC6dgZdmrwh1Y4cGa/ebXEkAi6RibDsvpi+tE/1+82j...65r==",
+                    "SigningCertUrl": "https://sns.us-west-2.amazonaws.com/SimpleNotificationService.pem",
+                    "MessageId": format!("95df01b4-ee98-5cb9-9903-4c221d41eb{i:02}"),
+                    "Message": message,
+                    "MessageAttributes": {},
+                    "Type": "Notification",
+                    "UnsubscribeUrl": "https://sns.us-west-2.amazonaws.com/?Action=Unsubscribe",
+                    "TopicArn": format!("arn:aws:sns:{REGION}:{ACCOUNT}:sns-lambda"),
+                    "Subject": null,
+                }
+            })
+        })
+        .collect();
+    from_json(json!({ "Records": records }), "SNS event")
+}
+
+/// An SNS event carrying the envelopes.
+pub fn sns_event(events: &[Envelope]) -> SnsEvent {
+    let messages: Vec<String> = events.iter().map(Envelope::to_json).collect();
+    sns_event_from_messages(&messages)
+}
+
+/// An EventBridge event whose `detail` is the envelope (as a bus rule without `InputPath`
+/// delivers it).
+pub fn eventbridge_event(event: &Envelope, source: &str) -> EventBridgeEvent<Value> {
+    let detail: Value = serde_json::from_str(&event.to_json()).unwrap_or(Value::Null);
+    from_json(
+        json!({
+            "version": "0",
+            "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+            "detail-type": event.event_type,
+            "source": source,
+            "account": ACCOUNT,
+            "time": "2019-01-02T12:45:07Z",
+            "region": REGION,
+            "resources": [],
+            "detail": detail,
+        }),
+        "EventBridge event",
+    )
+}
+
+/// One change in a DynamoDB table, as plain JSON items.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// `INSERT`, `MODIFY` or `REMOVE`.
+    pub event_name: &'static str,
+    /// The key attributes.
+    pub keys: Value,
+    /// The item after the change.
+    pub new_image: Option<Value>,
+    /// The item before the change.
+    pub old_image: Option<Value>,
+}
+
+fn to_dynamo(value: &Value) -> Value {
+    match serde_dynamo::to_item::<_, serde_dynamo::Item>(value) {
+        Ok(item) => match serde_json::to_value(item) {
+            Ok(json) => json,
+            Err(e) => panic!("test builder could not write a DynamoDB item: {e}"),
+        },
+        Err(e) => panic!("test builder needs a JSON object for a DynamoDB item: {e}"),
+    }
+}
+
+/// A DynamoDB stream event (`NEW_AND_OLD_IMAGES`) from changes.
+pub fn dynamodb_event(changes: &[Change]) -> DynamoDbEvent {
+    let records: Vec<Value> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, change)| {
+            let mut record = json!({
+                "ApproximateCreationDateTime": 1_545_084_650.0,
+                "Keys": to_dynamo(&change.keys),
+                "SequenceNumber": format!("{}", 111 + i * 111),
+                "SizeBytes": 26,
+                "StreamViewType": "NEW_AND_OLD_IMAGES",
+            });
+            if let Some(new) = &change.new_image {
+                record["NewImage"] = to_dynamo(new);
+            }
+            if let Some(old) = &change.old_image {
+                record["OldImage"] = to_dynamo(old);
+            }
+            json!({
+                "eventID": format!("c4ca4238a0b923820dcc509a6f75849{i}"),
+                "eventName": change.event_name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": REGION,
+                "dynamodb": record,
+                "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/entities/stream/2015-06-27T00:48:05.899"),
+            })
+        })
+        .collect();
+    from_json(json!({ "Records": records }), "DynamoDB stream event")
+}

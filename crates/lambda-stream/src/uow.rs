@@ -1,0 +1,151 @@
+//! The unit of work: what flows through a pipeline.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::envelope::{Envelope, Tags};
+use crate::record::SourceRecord;
+
+/// One unit of work: the source record (verbatim), its decoded envelope, the pipeline it is
+/// in, and `value`, what the steps so far produced (typed: `Uow<()>` enters a pipeline, a
+/// `map` to `Ext` gives `Uow<Ext>`).
+///
+/// The record and envelope are shared by every pipeline of the function and never copied.
+#[derive(Debug)]
+pub struct Uow<T = ()> {
+    /// The record as Lambda delivered it.
+    pub record: Arc<SourceRecord>,
+    /// The decoded event.
+    pub event: Arc<Envelope>,
+    /// The pipeline's name.
+    pub pipeline: Arc<str>,
+    /// The invocation this unit belongs to.
+    pub invocation: Arc<Invocation>,
+    /// What the previous steps produced.
+    pub value: T,
+    pub(crate) members: Members,
+}
+
+impl<T> Uow<T> {
+    /// The same unit with another value (the step's result).
+    pub fn with_value<U>(self, value: U) -> Uow<U> {
+        self.replace(value).0
+    }
+
+    /// The same unit with another value, and the old value.
+    pub fn replace<U>(self, value: U) -> (Uow<U>, T) {
+        (
+            Uow {
+                record: self.record,
+                event: self.event,
+                pipeline: self.pipeline,
+                invocation: self.invocation,
+                value,
+                members: self.members,
+            },
+            self.value,
+        )
+    }
+
+    /// A unit with the same identity and another value, leaving this one as it is.
+    pub(crate) fn sibling<U>(&self, value: U) -> Uow<U> {
+        Uow {
+            record: Arc::clone(&self.record),
+            event: Arc::clone(&self.event),
+            pipeline: Arc::clone(&self.pipeline),
+            invocation: Arc::clone(&self.invocation),
+            value,
+            members: self.members.clone(),
+        }
+    }
+
+    /// The partition key used for ordering: the event's, else the record's own key, else the
+    /// event id.
+    pub fn partition_key(&self) -> &str {
+        if let Some(key) = self.event.partition_key.as_deref() {
+            return key;
+        }
+        if let SourceRecord::Kinesis(record) = self.record.as_ref() {
+            return &record.kinesis.partition_key;
+        }
+        &self.event.id
+    }
+
+    /// How many records this unit accounts for (more than one after `batch` or `compact`).
+    pub fn record_count(&self) -> usize {
+        self.members.len()
+    }
+}
+
+/// A batch of units made by the `batch` step; it settles as one.
+pub type Batch<T> = Vec<Uow<T>>;
+
+/// The positions in the Lambda batch of the records a unit accounts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Members {
+    One(u32),
+    Many(Vec<u32>),
+}
+
+impl Members {
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Self::One(_) => 1,
+            Self::Many(v) => v.len(),
+        }
+    }
+
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        let slice: &[u32] = match self {
+            Self::One(i) => std::slice::from_ref(i),
+            Self::Many(v) => v,
+        };
+        slice.iter().map(|i| *i as usize)
+    }
+
+    pub(crate) fn absorb(&mut self, other: &Members) {
+        let mut all: Vec<u32> = match std::mem::replace(self, Self::Many(Vec::new())) {
+            Self::One(i) => vec![i],
+            Self::Many(v) => v,
+        };
+        all.extend(other.iter().map(|i| i as u32));
+        *self = Self::Many(all);
+    }
+}
+
+/// Facts about the Lambda invocation that steps may need (the deadline, for example, bounds
+/// how long an in-progress marker may live).
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// The Lambda request id (empty when called directly in tests).
+    pub request_id: String,
+    /// When Lambda will stop the invocation, if known.
+    pub deadline: Option<Instant>,
+    /// The standard tags (`account`, `region`, `stage`, `source`, `functionname`) that
+    /// published events carry, from the function's configuration.
+    pub tags: Tags,
+}
+
+impl Invocation {
+    /// An invocation with no request id and no deadline (tests, local runs).
+    pub fn local() -> Self {
+        Self {
+            request_id: String::new(),
+            deadline: None,
+            tags: Tags::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn members_absorb_and_iterate() {
+        let mut m = Members::One(3);
+        m.absorb(&Members::Many(vec![1, 2]));
+        assert_eq!(m.iter().collect::<Vec<_>>(), vec![3, 1, 2]);
+        assert_eq!(m.len(), 3);
+    }
+}
