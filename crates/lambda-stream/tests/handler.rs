@@ -1,0 +1,310 @@
+//! The handler: several pipelines, skip tags, decode failures, fault publishing and its
+//! failures, pipeline toggles, and both partial batch responses end to end.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_stream::testing;
+use lambda_stream::{
+    Config, DynamoDbSource, Envelope, FailureMode, HandlerError, InMemoryPublisher, Invocation,
+    KinesisSource, Pipeline, RawRecord, RawSource, RecordState, SqsSource, StepError,
+    StreamHandler, on_type,
+};
+use serde_json::{Value, json};
+
+fn event(n: usize, event_type: &str) -> Envelope {
+    Envelope::builder(event_type)
+        .id(format!("e{n}"))
+        .timestamp(1_000)
+        .partition_key(format!("k{n}"))
+        .entity("thing", &json!({"n": n}))
+        .build()
+        .expect("valid")
+}
+
+fn config(vars: &[(&str, &str)]) -> Config {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    Config::from_lookup(|name| map.get(name).cloned())
+}
+
+#[tokio::test]
+async fn every_unit_flows_through_every_pipeline_concurrently() {
+    let slow = |name: &str| {
+        Pipeline::new(name).then(1, |_uow| async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(())
+        })
+    };
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(slow("a"))
+        .pipeline(slow("b"))
+        .pipeline(Pipeline::new("things").filter(on_type("thing-*")))
+        .faults_to(Arc::new(InMemoryPublisher::new()));
+    let events = vec![event(0, "thing-created"), event(1, "order-placed")];
+    let started = std::time::Instant::now();
+    let report = handler
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    // Two slow pipelines of 2 units x 50 ms each: ~100 ms together, ~200 ms one after the other.
+    assert!(started.elapsed() < Duration::from_millis(190), "{:?}", started.elapsed());
+    let names: Vec<_> = report.summary.pipelines.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, vec!["a", "b", "things"]);
+    assert_eq!(report.summary.pipelines[0].delivered, 2);
+    assert_eq!(report.summary.pipelines[1].delivered, 2);
+    assert_eq!(report.summary.pipelines[2].delivered, 1);
+    assert_eq!(report.summary.pipelines[2].filtered, 1);
+    for p in &report.summary.pipelines {
+        assert_eq!(p.total(), 2, "every record in exactly one state per pipeline");
+    }
+}
+
+#[tokio::test]
+async fn pipelines_are_toggled_by_environment() {
+    let handler = StreamHandler::with_config(
+        KinesisSource::new(),
+        config(&[("ENABLED_PIPELINES", "a,b"), ("DISABLED_PIPELINES", "b")]),
+    )
+    .pipeline(Pipeline::new("a"))
+    .pipeline(Pipeline::new("b"))
+    .pipeline(Pipeline::new("c"));
+    assert_eq!(handler.pipeline_names(), vec!["a"]);
+}
+
+#[tokio::test]
+async fn skipped_test_events_are_dropped_unless_included() {
+    let mut skipped = event(1, "thing-created");
+    skipped.tags.insert("skip", true);
+    let events = vec![event(0, "thing-created"), skipped];
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p"));
+    let report = handler
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    assert_eq!(report.summary.skipped, 1);
+    assert!(report.records[1].skipped);
+    assert_eq!(report.records[1].pipelines[0], RecordState::Filtered);
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .include_skipped()
+        .pipeline(Pipeline::new("p"));
+    let report = handler
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 2);
+}
+
+#[tokio::test]
+async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
+    let good = event(0, "thing-created").to_json().into_bytes();
+    let payloads = vec![
+        ("k".to_string(), good.clone()),
+        ("k".to_string(), b"garbage".to_vec()),
+        ("k".to_string(), good),
+    ];
+    let faults = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p1"))
+        .pipeline(Pipeline::new("p2"))
+        .faults_to(faults.clone());
+    let report = handler
+        .process(testing::kinesis_event_from_payloads(&payloads), Invocation::local())
+        .await;
+    assert_eq!(report.summary.undecodable, 1);
+    assert!(report.records[1].decode_error.as_deref().unwrap_or_default().contains("not a JSON"));
+    assert_eq!(report.records[1].pipelines, vec![RecordState::Fault, RecordState::Fault]);
+    assert_eq!(report.summary.pipelines[0].delivered, 2);
+    // One fault for the record, carrying it verbatim for resubmission.
+    let published = faults.envelopes();
+    assert_eq!(published.len(), 1);
+    let uow: Value = published[0].field("uow").expect("uow");
+    assert_eq!(uow["pipeline"], "decode");
+    assert_eq!(uow["record"]["kinesis"]["data"], "Z2FyYmFnZQ==");
+    assert!(report.response.expect("ok").batch_item_failures.is_empty());
+
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .on_decode_failure(FailureMode::Retry)
+        .pipeline(Pipeline::new("p1"))
+        .faults_to(faults.clone());
+    faults.clear();
+    let report = handler
+        .process(testing::kinesis_event_from_payloads(&payloads), Invocation::local())
+        .await;
+    assert!(faults.published().is_empty());
+    let response = report.response.expect("ok");
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some(testing::sequence_number(2).as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_failed_fault_publish_fails_the_invocation() {
+    let faults = Arc::new(InMemoryPublisher::new().failing(|| StepError::new("bus down")));
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+        .faults_to(faults);
+    let err = handler
+        .handle(testing::kinesis_event(&[event(0, "thing-created")]))
+        .await
+        .expect_err("must fail so Lambda retries");
+    assert!(matches!(err, HandlerError::FaultPublish { failed: 1, .. }), "{err}");
+    assert!(err.to_string().contains("bus down"));
+}
+
+#[tokio::test]
+async fn a_partially_rejected_fault_publish_fails_the_invocation_too() {
+    let faults = Arc::new(
+        InMemoryPublisher::new().rejecting(|e| e.json.contains(r#""id":"e1""#).then(|| StepError::new("rejected"))),
+    );
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+        .faults_to(faults.clone());
+    let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
+    let err = handler.handle(testing::kinesis_event(&events)).await.expect_err("fails");
+    assert!(matches!(err, HandlerError::FaultPublish { failed: 1, .. }), "{err}");
+}
+
+#[tokio::test]
+async fn faults_are_published_in_batches_within_limits() {
+    let faults = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+        .faults_to(faults.clone());
+    let events: Vec<_> = (0..23).map(|n| event(n, "thing-created")).collect();
+    let report = handler.process(testing::kinesis_event(&events), Invocation::local()).await;
+    assert_eq!(report.summary.faults_published, 23);
+    assert_eq!(faults.request_sizes(), vec![10, 10, 3]);
+}
+
+#[tokio::test]
+async fn without_a_fault_publisher_failures_are_retried_not_lost() {
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").filter(|uow| uow.event.id != "e2").map(|uow| {
+            if uow.event.id == "e1" {
+                Err(StepError::new("boom"))
+            } else {
+                Ok(())
+            }
+        }));
+    let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
+    let report = handler
+        .process(testing::sqs_event(&events), Invocation::local())
+        .await;
+    assert!(report.faults.is_empty());
+    assert_eq!(report.records[1].pipelines[0], RecordState::Retry);
+    let response = report.response.expect("ok");
+    let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    assert_eq!(ids, vec!["059f36b4-87a3-44ab-83d2-661975830a01"]);
+}
+
+#[tokio::test]
+async fn a_record_retried_by_one_pipeline_is_retried_and_not_faulted_there() {
+    let faults = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("ok"))
+        .pipeline(Pipeline::new("flaky").map(|_| Err::<(), _>(StepError::retryable("timeout"))))
+        .faults_to(faults.clone());
+    let report = handler
+        .process(testing::sqs_event(&[event(0, "thing-created")]), Invocation::local())
+        .await;
+    assert_eq!(
+        report.records[0].pipelines,
+        vec![RecordState::Delivered, RecordState::Retry]
+    );
+    assert!(report.records[0].retry);
+    assert!(faults.published().is_empty());
+    assert_eq!(report.response.expect("ok").batch_item_failures.len(), 1);
+}
+
+#[tokio::test]
+async fn fault_events_carry_tags_error_and_the_redacted_event() {
+    let faults = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(
+        KinesisSource::new(),
+        config(&[("AWS_LAMBDA_FUNCTION_NAME", "egress-fn"), ("STAGE", "dev")]),
+    )
+    .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError"))))
+    .faults_to(faults.clone());
+    let mut secret = event(0, "thing-created");
+    secret.set_field("card", &json!({"number": "4111"})).expect("ok");
+    secret.eem = Some(serde_json::value::to_raw_value(&json!({"fields": ["number"]})).expect("raw"));
+    handler.handle(testing::kinesis_event(&[secret])).await.expect("ok");
+    let fault = &faults.envelopes()[0];
+    assert_eq!(fault.event_type, "fault");
+    assert_eq!(fault.tags.get_str("functionname"), Some("egress-fn"));
+    assert_eq!(fault.tags.get_str("stage"), Some("dev"));
+    assert_eq!(fault.tags.get_str("pipeline"), Some("p"));
+    let err: Value = fault.field("err").expect("err");
+    assert_eq!(err["name"], "SendError");
+    assert!(err["stack"].as_str().unwrap_or_default().contains("at step map"));
+    let uow: Value = fault.field("uow").expect("uow");
+    assert_eq!(uow["event"]["card"]["number"], "[REDACTED]");
+    // The record itself is verbatim (its data is the base64 of the original, unredacted).
+    assert!(uow["record"]["kinesis"]["data"].is_string());
+    assert_eq!(uow["record"]["eventSource"], "aws:kinesis");
+}
+
+#[tokio::test]
+async fn dynamodb_trigger_end_to_end() {
+    let changes = vec![lambda_stream::testing::Change {
+        event_name: "INSERT",
+        keys: json!({"pk": "o1", "sk": "order"}),
+        new_image: Some(json!({"pk": "o1", "sk": "order", "discriminator": "order", "total": 10})),
+        old_image: None,
+    }];
+    let publisher = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(DynamoDbSource::new(), Config::default())
+        .pipeline(
+            Pipeline::new("trigger")
+                .filter(on_type("order-created"))
+                .map(|uow| {
+                    let raw: Value = uow.event.raw_as()?;
+                    Envelope::builder("order-placed")
+                        .id(uow.event.id.clone())
+                        .partition_key(uow.partition_key())
+                        .entity("order", &raw["new"])
+                        .build()
+                        .map_err(StepError::from)
+                })
+                .publish(publisher.clone(), 1),
+        )
+        .faults_to(Arc::new(InMemoryPublisher::new()));
+    let response = handler.handle(testing::dynamodb_event(&changes)).await.expect("ok");
+    assert!(response.batch_item_failures.is_empty());
+    let published = publisher.envelopes();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].event_type, "order-placed");
+    assert_eq!(published[0].partition_key.as_deref(), Some("o1"));
+    assert_eq!(published[0].entity::<Value>().expect("order")["total"], 10);
+}
+
+#[tokio::test]
+async fn raw_source_retries_fail_the_call() {
+    let handler = StreamHandler::with_config(RawSource::new(), Config::default())
+        .pipeline(Pipeline::new("webhook").map(|_| Err::<(), _>(StepError::retryable("bus throttled"))));
+    let err = handler
+        .handle(vec![RawRecord { id: "r".into(), timestamp: 1, body: "{}".into() }])
+        .await
+        .expect_err("retry fails the call");
+    assert!(matches!(err, HandlerError::RetryInvocation { records: 1 }));
+}
+
+#[tokio::test]
+async fn the_handler_answers_a_lambda_json_event_like_the_runtime_would() {
+    // The runtime deserializes the JSON payload into the source's event type.
+    let json = serde_json::to_string(&testing::sqs_event(&[event(0, "thing-created")])).expect("json");
+    let event = serde_json::from_str(&json).expect("event");
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").on_failure(FailureMode::Retry).map(|_| Err::<(), _>(StepError::new("x"))));
+    let response = handler.handle(event).await.expect("ok");
+    assert_eq!(
+        serde_json::to_value(response).expect("json"),
+        json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a00"}]})
+    );
+}
