@@ -6,6 +6,7 @@
 //! the cost of scanning the JSON once.
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{self, DeserializeOwned, MapAccess, Visitor};
 use serde::ser::SerializeMap;
@@ -481,8 +482,17 @@ impl<'de> Deserialize<'de> for TagValue {
 /// The `tags` object: `account`, `region`, `stage`, `source`, `functionname`, `pipeline`,
 /// `skip` and any custom tags. Kept in the order read or inserted, so a round trip writes
 /// them back as they came.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Tags(Vec<(String, TagValue)>);
+///
+/// Tags read from an event stay raw JSON (checked, not copied apart) until they are looked
+/// at or changed: most pipelines never touch them, and writing them back unchanged costs
+/// one copy.
+#[derive(Default, Clone)]
+pub struct Tags {
+    /// The tags as read, while they are unchanged.
+    raw: Option<Box<RawValue>>,
+    /// The tags as entries, parsed from `raw` on first use.
+    entries: OnceLock<Vec<(String, TagValue)>>,
+}
 
 impl Tags {
     /// No tags.
@@ -490,19 +500,40 @@ impl Tags {
         Self::default()
     }
 
+    fn entries(&self) -> &[(String, TagValue)] {
+        self.entries.get_or_init(|| {
+            self.raw
+                .as_ref()
+                .and_then(|raw| serde_json::from_str::<TagEntries>(raw.get()).ok())
+                .map(|t| t.0)
+                .unwrap_or_default()
+        })
+    }
+
+    fn entries_mut(&mut self) -> &mut Vec<(String, TagValue)> {
+        self.entries();
+        // Changed tags are written from the entries from now on.
+        self.raw = None;
+        match self.entries.get_mut() {
+            Some(entries) => entries,
+            None => unreachable!("initialized just above"),
+        }
+    }
+
     /// Sets a tag (replacing one of the same name in place).
     pub fn insert(&mut self, name: impl Into<String>, value: impl Into<TagValue>) {
         let name = name.into();
         let value = value.into();
-        match self.0.iter_mut().find(|(n, _)| *n == name) {
+        let entries = self.entries_mut();
+        match entries.iter_mut().find(|(n, _)| *n == name) {
             Some(slot) => slot.1 = value,
-            None => self.0.push((name, value)),
+            None => entries.push((name, value)),
         }
     }
 
     /// A tag's value.
     pub fn get(&self, name: &str) -> Option<&TagValue> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.entries().iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// A tag's value when it is a string.
@@ -512,15 +543,26 @@ impl Tags {
 
     /// Adds every tag of `defaults` that is not set here (the event's own tags win).
     pub fn merge_defaults(&mut self, defaults: &Tags) {
-        for (name, value) in &defaults.0 {
-            if self.get(name).is_none() {
-                self.0.push((name.clone(), value.clone()));
-            }
+        let missing: Vec<(String, TagValue)> = defaults
+            .iter()
+            .filter(|(name, _)| self.get(name).is_none())
+            .map(|(n, v)| (n.to_string(), v.clone()))
+            .collect();
+        if !missing.is_empty() {
+            self.entries_mut().extend(missing);
         }
     }
 
     /// True for `skip: true` (or the string `"true"`, as some producers write it).
     pub fn is_skip(&self) -> bool {
+        if self.entries.get().is_none() {
+            if let Some(raw) = &self.raw {
+                // Most events have no `skip` tag: answer without parsing them.
+                if !raw.get().contains("skip") {
+                    return false;
+                }
+            }
+        }
         match self.get("skip") {
             Some(TagValue::Bool(b)) => *b,
             Some(TagValue::String(s)) => s == "true",
@@ -530,47 +572,171 @@ impl Tags {
 
     /// Iterates over the tags in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &TagValue)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v))
+        self.entries().iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// How many tags there are.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.entries().len()
     }
 
     /// True when there are no tags.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.entries().is_empty()
+    }
+
+    /// True when every tag of `names` is set.
+    pub(crate) fn has_all<'a>(&self, mut names: impl Iterator<Item = &'a str>) -> bool {
+        names.all(|name| self.get(name).is_some())
+    }
+}
+
+impl PartialEq for Tags {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries() == other.entries()
+    }
+}
+
+impl fmt::Debug for Tags {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
 impl Serialize for Tags {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, value) in &self.0 {
+        if let Some(raw) = &self.raw {
+            return raw.serialize(serializer);
+        }
+        let entries = self.entries();
+        let mut map = serializer.serialize_map(Some(entries.len()))?;
+        for (name, value) in entries {
             map.serialize_entry(name, value)?;
         }
         map.end()
     }
 }
 
-impl<'de> Deserialize<'de> for Tags {
+/// Tags written with defaults for the ones missing (what `publish` adds to every event).
+pub(crate) struct TagsWithDefaults<'a> {
+    pub(crate) tags: &'a Tags,
+    pub(crate) defaults: &'a Tags,
+    pub(crate) pipeline: &'a str,
+}
+
+impl Serialize for TagsWithDefaults<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.tags.iter() {
+            map.serialize_entry(name, value)?;
+        }
+        for (name, value) in self.defaults.iter() {
+            if self.tags.get(name).is_none() {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        if self.tags.get("pipeline").is_none() && self.defaults.get("pipeline").is_none() {
+            map.serialize_entry("pipeline", self.pipeline)?;
+        }
+        map.end()
+    }
+}
+
+/// The tags as entries (parsing raw tags on first use).
+struct TagEntries(Vec<(String, TagValue)>);
+
+impl<'de> Deserialize<'de> for TagEntries {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TagsVisitor;
-        impl<'de> Visitor<'de> for TagsVisitor {
-            type Value = Tags;
+        struct EntriesVisitor;
+        impl<'de> Visitor<'de> for EntriesVisitor {
+            type Value = TagEntries;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("an object of tags")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Tags, A::Error> {
-                let mut tags = Tags(Vec::with_capacity(map.size_hint().unwrap_or(8)));
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TagEntries, A::Error> {
+                let mut entries: Vec<(String, TagValue)> =
+                    Vec::with_capacity(map.size_hint().unwrap_or(8));
                 while let Some((name, value)) = map.next_entry::<String, TagValue>()? {
-                    tags.insert(name, value);
+                    match entries.iter_mut().find(|(n, _)| *n == name) {
+                        Some(slot) => slot.1 = value,
+                        None => entries.push((name, value)),
+                    }
                 }
-                Ok(tags)
+                Ok(TagEntries(entries))
             }
         }
-        deserializer.deserialize_map(TagsVisitor)
+        deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// Checks that raw tags are an object of strings, numbers, booleans or nulls, without
+/// copying anything out of them.
+struct TagsCheck;
+
+impl<'de> Deserialize<'de> for TagsCheck {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CheckVisitor;
+        impl<'de> Visitor<'de> for CheckVisitor {
+            type Value = TagsCheck;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of tags")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TagsCheck, A::Error> {
+                while map.next_key::<de::IgnoredAny>()?.is_some() {
+                    map.next_value::<ScalarCheck>()?;
+                }
+                Ok(TagsCheck)
+            }
+        }
+        deserializer.deserialize_map(CheckVisitor)
+    }
+}
+
+struct ScalarCheck;
+
+impl<'de> Deserialize<'de> for ScalarCheck {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ScalarVisitor;
+        impl Visitor<'_> for ScalarVisitor {
+            type Value = ScalarCheck;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean tag value")
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<ScalarCheck, E> {
+                Ok(ScalarCheck)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ScalarCheck, E> {
+                Ok(ScalarCheck)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ScalarCheck, E> {
+                Ok(ScalarCheck)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<ScalarCheck, E> {
+                Ok(ScalarCheck)
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarCheck, E> {
+                if v.is_finite() {
+                    Ok(ScalarCheck)
+                } else {
+                    Err(E::custom("a tag number must be finite"))
+                }
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<ScalarCheck, E> {
+                Ok(ScalarCheck)
+            }
+        }
+        deserializer.deserialize_any(ScalarVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        serde_json::from_str::<TagsCheck>(raw.get()).map_err(de::Error::custom)?;
+        Ok(Self {
+            raw: Some(raw),
+            entries: OnceLock::new(),
+        })
     }
 }
 
@@ -579,6 +745,17 @@ impl<'de> Deserialize<'de> for Tags {
 
 impl Serialize for Envelope {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.serialize_with_tags(serializer, &self.tags)
+    }
+}
+
+impl Envelope {
+    /// Serializes the envelope with `tags` in place of its own.
+    fn serialize_with_tags<S: Serializer, T: Serialize + ?Sized>(
+        &self,
+        serializer: S,
+        tags: &T,
+    ) -> Result<S::Ok, S::Error> {
         let len = 4
             + usize::from(self.partition_key.is_some())
             + self.fields.len()
@@ -592,7 +769,7 @@ impl Serialize for Envelope {
         if let Some(key) = &self.partition_key {
             map.serialize_entry("partitionKey", key)?;
         }
-        map.serialize_entry("tags", &self.tags)?;
+        map.serialize_entry("tags", tags)?;
         for (name, value) in &self.fields {
             map.serialize_entry(name, value)?;
         }
@@ -606,6 +783,26 @@ impl Serialize for Envelope {
             map.serialize_entry("s3", s3)?;
         }
         map.end()
+    }
+
+    /// The envelope as JSON with the standard tags it lacks (and `pipeline`) added; its own
+    /// tags win. This is what `publish` writes, without copying the envelope.
+    pub fn to_json_with_tags(&self, defaults: &Tags, pipeline: &str) -> String {
+        let standard = defaults.iter().map(|(n, _)| n);
+        if self.tags.has_all(standard) && self.tags.get("pipeline").is_some() {
+            return self.to_json();
+        }
+        let tags = TagsWithDefaults {
+            tags: &self.tags,
+            defaults,
+            pipeline,
+        };
+        let mut out = Vec::with_capacity(256);
+        let mut serializer = serde_json::Serializer::new(&mut out);
+        if self.serialize_with_tags(&mut serializer, &tags).is_err() {
+            return self.to_json();
+        }
+        String::from_utf8(out).unwrap_or_else(|_| self.to_json())
     }
 }
 

@@ -5,7 +5,7 @@
 //! The same handler runs under `lambda_runtime` ([`StreamHandler::run`]) and is called
 //! directly in tests ([`StreamHandler::handle`], [`StreamHandler::process`]).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
@@ -111,7 +111,7 @@ impl<T: Send + 'static> RunPipeline for Pipeline<T> {
 /// # }
 /// ```
 pub struct StreamHandler<S: Source> {
-    source: S,
+    source: Arc<S>,
     pipelines: Vec<Arc<dyn RunPipeline>>,
     faults: Option<Arc<dyn Publisher>>,
     config: Config,
@@ -141,7 +141,7 @@ impl<S: Source> StreamHandler<S> {
     /// A handler with explicit configuration (tests).
     pub fn with_config(source: S, config: Config) -> Self {
         Self {
-            source,
+            source: Arc::new(source),
             pipelines: Vec::new(),
             faults: None,
             config,
@@ -202,25 +202,22 @@ impl<S: Source> StreamHandler<S> {
         invocation.tags.merge_defaults(&self.config.tags);
         let invocation = Arc::new(invocation);
 
-        let records: Vec<Arc<SourceRecord>> = self
-            .source
-            .records(event)
-            .into_iter()
-            .map(Arc::new)
-            .collect();
-        let decoded = self.decode(&records);
-
-        let input: Arc<[Arc<SourceRecord>]> = records.into();
+        let records = Arc::new(self.source.records(event));
+        let decoder = Arc::new(Decoder {
+            source: Arc::clone(&self.source),
+            slots: (0..records.len()).map(|_| Mutex::new(Slot::Undecoded)).collect(),
+            records: Arc::clone(&records),
+            pipelines: self.pipelines.len(),
+            include_skipped: self.include_skipped,
+        });
         let runs = futures::future::join_all(self.pipelines.iter().map(|pipeline| {
-            let units = units(&input, &decoded, pipeline.name(), &invocation);
+            let units = units(&decoder, pipeline.name(), &invocation);
             let span = tracing::info_span!("pipeline", name = pipeline.name());
-            run_pipeline(Arc::clone(pipeline), units, input.len()).instrument(span)
+            run_pipeline(Arc::clone(pipeline), units, records.len()).instrument(span)
         }))
         .await;
 
-        let mut report = self
-            .settle(&input, &decoded, runs, &invocation)
-            .await;
+        let mut report = self.settle(&records, &decoder, runs, &invocation).await;
         report.summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         report.summary.log();
         if let Some(namespace) = &self.config.emf_namespace {
@@ -233,27 +230,15 @@ impl<S: Source> StreamHandler<S> {
         report
     }
 
-    fn decode(&self, records: &[Arc<SourceRecord>]) -> Vec<Decoded> {
-        records
-            .iter()
-            .map(|record| match self.source.decode(record) {
-                Ok(event) if event.is_skipped() && !self.include_skipped => Decoded::Skipped,
-                Ok(event) => Decoded::Event(Arc::new(event)),
-                Err(error) => {
-                    tracing::warn!(source = self.source.name(), %error, "record not decoded");
-                    Decoded::Failed(error.to_string())
-                }
-            })
-            .collect()
-    }
-
     async fn settle(
         &self,
-        records: &[Arc<SourceRecord>],
-        decoded: &[Decoded],
+        records: &[SourceRecord],
+        decoder: &Decoder<S>,
         runs: Vec<PipelineRun>,
         invocation: &Invocation,
     ) -> Report<S::Response> {
+        // Records no pipeline asked for (none enabled) are decoded here, to be accounted for.
+        let decoded: Vec<Decoded> = (0..records.len()).map(|i| decoder.outcome(i)).collect();
         let decode_state = match self.decode_failure {
             FailureMode::Fault => RecordState::Fault,
             FailureMode::Retry => RecordState::Retry,
@@ -302,12 +287,17 @@ impl<S: Source> StreamHandler<S> {
         }
         for (p, run) in runs.iter().enumerate() {
             for (members, error) in &run.failures {
-                let failed: Vec<FailedRecord<'_>> = members
+                // The envelopes were dropped as units went by; faults are rare, decode again.
+                let failed_events: Vec<(usize, Option<Envelope>)> = members
                     .iter()
                     .filter(|i| reports[*i].pipelines[p] == RecordState::Fault)
-                    .map(|i| FailedRecord {
-                        record: &records[i],
-                        event: decoded[i].event(),
+                    .map(|i| (i, self.source.decode(&records[i]).ok()))
+                    .collect();
+                let failed: Vec<FailedRecord<'_>> = failed_events
+                    .iter()
+                    .map(|(i, event)| FailedRecord {
+                        record: &records[*i],
+                        event: event.as_ref(),
                     })
                     .collect();
                 if failed.is_empty() {
@@ -355,7 +345,7 @@ impl<S: Source> StreamHandler<S> {
             .iter()
             .zip(records)
             .filter(|(r, _)| r.retry)
-            .map(|(_, record)| record.as_ref())
+            .map(|(_, record)| record)
             .collect();
         let response = match response_error {
             Some(error) => Err(error),
@@ -446,43 +436,106 @@ fn invocation_from(context: &lambda_runtime::Context) -> Invocation {
 
 /// A record after decoding.
 enum Decoded {
-    Event(Arc<Envelope>),
+    Event,
     Skipped,
     Failed(String),
 }
 
-impl Decoded {
-    fn event(&self) -> Option<&Envelope> {
-        match self {
-            Self::Event(e) => Some(e),
-            _ => None,
+/// Decodes each record once, on demand, for every pipeline: the first pipeline to reach a
+/// record decodes it, the last one to take it drops the shared envelope, so a batch's
+/// envelopes are not all in memory at once.
+struct Decoder<S> {
+    source: Arc<S>,
+    records: Arc<Vec<SourceRecord>>,
+    slots: Vec<Mutex<Slot>>,
+    pipelines: usize,
+    include_skipped: bool,
+}
+
+enum Slot {
+    Undecoded,
+    /// Decoded; this many pipelines have yet to take it.
+    Shared(Arc<Envelope>, usize),
+    /// Decoded and taken by every pipeline.
+    Taken,
+    Skipped,
+    Failed(String),
+}
+
+impl<S: Source> Decoder<S> {
+    fn decode(&self, i: usize) -> Slot {
+        match self.source.decode(&self.records[i]) {
+            Ok(event) if event.is_skipped() && !self.include_skipped => Slot::Skipped,
+            Ok(event) => Slot::Shared(Arc::new(event), self.pipelines),
+            Err(error) => {
+                tracing::warn!(source = self.source.name(), %error, "record not decoded");
+                Slot::Failed(error.to_string())
+            }
+        }
+    }
+
+    fn lock(&self, i: usize) -> std::sync::MutexGuard<'_, Slot> {
+        self.slots[i]
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The record's envelope for one pipeline, or `None` if it is skipped or undecodable.
+    fn take(&self, i: usize) -> Option<Arc<Envelope>> {
+        let mut slot = self.lock(i);
+        if matches!(*slot, Slot::Undecoded) {
+            *slot = self.decode(i);
+        }
+        match std::mem::replace(&mut *slot, Slot::Taken) {
+            Slot::Shared(event, remaining) => {
+                if remaining > 1 {
+                    *slot = Slot::Shared(Arc::clone(&event), remaining - 1);
+                }
+                Some(event)
+            }
+            other => {
+                if !matches!(other, Slot::Taken) {
+                    *slot = other;
+                }
+                None
+            }
+        }
+    }
+
+    /// How the record decoded (decoding it now if no pipeline did).
+    fn outcome(&self, i: usize) -> Decoded {
+        let mut slot = self.lock(i);
+        if matches!(*slot, Slot::Undecoded) {
+            *slot = self.decode(i);
+        }
+        match &*slot {
+            Slot::Skipped => Decoded::Skipped,
+            Slot::Failed(reason) => Decoded::Failed(reason.clone()),
+            _ => Decoded::Event,
         }
     }
 }
 
-/// The units that enter one pipeline: every decoded, non-skipped record.
-fn units(
-    records: &Arc<[Arc<SourceRecord>]>,
-    decoded: &[Decoded],
-    pipeline: &str,
-    invocation: &Arc<Invocation>,
-) -> Flow<()> {
+/// The units that enter one pipeline: every decoded, non-skipped record, decoded as the
+/// pipeline pulls them.
+fn units<S: Source>(decoder: &Arc<Decoder<S>>, pipeline: &str, invocation: &Arc<Invocation>) -> Flow<()> {
     let pipeline: Arc<str> = Arc::from(pipeline);
-    let units: Vec<_> = decoded
-        .iter()
-        .enumerate()
-        .filter_map(|(i, d)| match d {
-            Decoded::Event(event) => Some(Ok(Uow {
-                record: Arc::clone(&records[i]),
-                event: Arc::clone(event),
-                pipeline: Arc::clone(&pipeline),
-                invocation: Arc::clone(invocation),
-                value: (),
-                members: Members::One(u32::try_from(i).unwrap_or(u32::MAX)),
-            })),
-            _ => None,
-        })
-        .collect();
+    let decoder = Arc::clone(decoder);
+    let invocation = Arc::clone(invocation);
+    let count = decoder.records.len();
+    let units = (0..count).filter_map(move |i| {
+        let event = decoder.take(i)?;
+        let position = u32::try_from(i).unwrap_or(u32::MAX);
+        Some(Ok(Uow {
+            records: Arc::clone(&decoder.records),
+            position,
+            event,
+            pipeline: Arc::clone(&pipeline),
+            invocation: Arc::clone(&invocation),
+            value: (),
+            members: Members::One(position),
+        }))
+    });
     futures::stream::iter(units).boxed()
 }
 

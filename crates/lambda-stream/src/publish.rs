@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use crate::envelope::{Envelope, Tags};
+use crate::envelope::Envelope;
 use crate::error::StepError;
 use crate::pipeline::{Pipeline, Settled, guarded, guarded_async, map_units};
 use crate::step::batch::BatchLimits;
@@ -271,21 +271,11 @@ impl Pipeline<Envelope> {
 
 fn prepare(uow: &Uow<Envelope>, publisher: &dyn Publisher) -> Prepared {
     let event = &uow.value;
-    let entry = if has_all_tags(&event.tags, &uow.invocation.tags) {
-        PublishEntry::from_envelope(event)
-    } else {
-        let mut tagged = event.clone();
-        tagged.tags.merge_defaults(&uow.invocation.tags);
-        if tagged.tags.get("pipeline").is_none() {
-            tagged.tags.insert("pipeline", uow.pipeline.as_ref());
-        }
-        PublishEntry::from_envelope(&tagged)
+    let entry = PublishEntry {
+        event_type: event.event_type.clone(),
+        partition_key: event.partition_key.clone(),
+        json: event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline),
     };
     let size = publisher.entry_size(&entry);
     Prepared { entry, size }
-}
-
-/// True when the event already carries every standard tag, so it can be written as it is.
-fn has_all_tags(tags: &Tags, standard: &Tags) -> bool {
-    tags.get("pipeline").is_some() && standard.iter().all(|(name, _)| tags.get(name).is_some())
 }

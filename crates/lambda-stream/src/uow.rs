@@ -13,8 +13,9 @@ use crate::record::SourceRecord;
 /// The record and envelope are shared by every pipeline of the function and never copied.
 #[derive(Debug)]
 pub struct Uow<T = ()> {
-    /// The record as Lambda delivered it.
-    pub record: Arc<SourceRecord>,
+    /// The batch's records, shared by every unit; `position` is this unit's.
+    pub(crate) records: Arc<Vec<SourceRecord>>,
+    pub(crate) position: u32,
     /// The decoded event.
     pub event: Arc<Envelope>,
     /// The pipeline's name.
@@ -27,6 +28,12 @@ pub struct Uow<T = ()> {
 }
 
 impl<T> Uow<T> {
+    /// The record as Lambda delivered it (for a batch unit, its first record's).
+    pub fn record(&self) -> &SourceRecord {
+        // `position` always indexes `records`: both are set together by the handler.
+        &self.records[self.position as usize]
+    }
+
     /// The same unit with another value (the step's result).
     pub fn with_value<U>(self, value: U) -> Uow<U> {
         self.replace(value).0
@@ -36,7 +43,8 @@ impl<T> Uow<T> {
     pub fn replace<U>(self, value: U) -> (Uow<U>, T) {
         (
             Uow {
-                record: self.record,
+                records: self.records,
+                position: self.position,
                 event: self.event,
                 pipeline: self.pipeline,
                 invocation: self.invocation,
@@ -50,7 +58,8 @@ impl<T> Uow<T> {
     /// A unit with the same identity and another value, leaving this one as it is.
     pub(crate) fn sibling<U>(&self, value: U) -> Uow<U> {
         Uow {
-            record: Arc::clone(&self.record),
+            records: Arc::clone(&self.records),
+            position: self.position,
             event: Arc::clone(&self.event),
             pipeline: Arc::clone(&self.pipeline),
             invocation: Arc::clone(&self.invocation),
@@ -65,7 +74,7 @@ impl<T> Uow<T> {
         if let Some(key) = self.event.partition_key.as_deref() {
             return key;
         }
-        if let SourceRecord::Kinesis(record) = self.record.as_ref() {
+        if let SourceRecord::Kinesis(record) = self.record() {
             return &record.kinesis.partition_key;
         }
         &self.event.id
