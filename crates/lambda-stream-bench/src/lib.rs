@@ -4,6 +4,7 @@
 //! EventBridge-sized batches to a publisher that only counts. Beside it, the codec floor: the
 //! same records decoded and encoded with serde alone.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -21,15 +22,16 @@ use serde_json::value::RawValue;
 /// Records in the workload's batch.
 pub const RECORDS: usize = 10_000;
 
-/// The internal entity as producers write it.
+/// The internal entity as producers write it, borrowed from the event.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Thing {
-    id: String,
-    name: String,
-    status: String,
-    #[serde(default)]
-    description: String,
+pub struct Thing<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+    #[serde(borrow)]
+    status: Cow<'a, str>,
 }
 
 /// What the external contract shares of it.
@@ -38,6 +40,16 @@ pub struct ExternalThing<'a> {
     id: &'a str,
     name: &'a str,
     status: &'a str,
+}
+
+impl<'a> From<&'a Thing<'_>> for ExternalThing<'a> {
+    fn from(thing: &'a Thing<'_>) -> Self {
+        Self {
+            id: &thing.id,
+            name: &thing.name,
+            status: &thing.status,
+        }
+    }
 }
 
 /// One ~500-byte envelope; every fourth is not a `thing-*` event.
@@ -150,13 +162,8 @@ pub fn egress_pipeline(publisher: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("things-to-partner")
         .filter(on_type("thing-*"))
         .map(|uow| {
-            let thing: Thing = uow.event.entity()?;
-            let external = ExternalThing {
-                id: &thing.id,
-                name: &thing.name,
-                status: &thing.status,
-            };
-            let _ = &thing.description;
+            let thing: Thing<'_> = uow.event.entity_ref()?;
+            let external = ExternalThing::from(&thing);
             Envelope::builder("thing-shared")
                 .id(uow.event.id.clone())
                 .timestamp(uow.event.timestamp)

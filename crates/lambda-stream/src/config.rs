@@ -44,7 +44,10 @@ impl Config {
             ("account", get("ACCOUNT_NAME")),
             ("region", get("AWS_REGION")),
             ("stage", get("STAGE")),
-            ("source", get("PROJECT").or_else(|| get("SERVERLESS_PROJECT"))),
+            (
+                "source",
+                get("PROJECT").or_else(|| get("SERVERLESS_PROJECT")),
+            ),
             ("functionname", get("AWS_LAMBDA_FUNCTION_NAME")),
         ];
         for (name, value) in standard {
@@ -54,11 +57,15 @@ impl Config {
         }
         let emf_namespace = get("LAMBDA_STREAM_METRICS")
             .filter(|v| v.eq_ignore_ascii_case("emf"))
-            .map(|_| get("LAMBDA_STREAM_METRICS_NAMESPACE").unwrap_or_else(|| "LambdaStream".into()));
+            .map(|_| {
+                get("LAMBDA_STREAM_METRICS_NAMESPACE").unwrap_or_else(|| "LambdaStream".into())
+            });
         Self {
             tags,
             enabled_pipelines: get("ENABLED_PIPELINES").map(|v| names(&v)),
-            disabled_pipelines: get("DISABLED_PIPELINES").map(|v| names(&v)).unwrap_or_default(),
+            disabled_pipelines: get("DISABLED_PIPELINES")
+                .map(|v| names(&v))
+                .unwrap_or_default(),
             emf_namespace,
         }
     }
@@ -87,8 +94,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Config {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Config::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -127,13 +136,18 @@ mod tests {
     fn emf_is_opt_in() {
         assert_eq!(config(&[]).emf_namespace, None);
         assert_eq!(
-            config(&[("LAMBDA_STREAM_METRICS", "EMF")]).emf_namespace.as_deref(),
+            config(&[("LAMBDA_STREAM_METRICS", "EMF")])
+                .emf_namespace
+                .as_deref(),
             Some("LambdaStream")
         );
         assert_eq!(
-            config(&[("LAMBDA_STREAM_METRICS", "emf"), ("LAMBDA_STREAM_METRICS_NAMESPACE", "N")])
-                .emf_namespace
-                .as_deref(),
+            config(&[
+                ("LAMBDA_STREAM_METRICS", "emf"),
+                ("LAMBDA_STREAM_METRICS_NAMESPACE", "N")
+            ])
+            .emf_namespace
+            .as_deref(),
             Some("N")
         );
     }

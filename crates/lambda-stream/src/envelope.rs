@@ -144,6 +144,26 @@ impl Envelope {
         self.field(name)
     }
 
+    /// Reads the entity as a `T` that may borrow from the envelope (`&str` fields, or
+    /// `Cow<str>` with `#[serde(borrow)]`), which saves copying its strings.
+    pub fn entity_ref<'a, T: Deserialize<'a>>(&'a self) -> Result<T, EnvelopeError> {
+        let name = self
+            .entity_name()
+            .ok_or_else(|| EnvelopeError::MissingField(entity_hint(&self.event_type)))?;
+        self.field_ref(name)
+    }
+
+    /// Reads a non-standard field as a `T` that may borrow from the envelope.
+    pub fn field_ref<'a, T: Deserialize<'a>>(&'a self, name: &str) -> Result<T, EnvelopeError> {
+        let raw = self
+            .field_raw(name)
+            .ok_or_else(|| EnvelopeError::MissingField(name.to_string()))?;
+        serde_json::from_str(raw.get()).map_err(|source| EnvelopeError::InvalidField {
+            field: name.to_string(),
+            source,
+        })
+    }
+
     /// Reads a non-standard field (an entity such as `order`, or any unknown field) as a `T`.
     pub fn field<T: DeserializeOwned>(&self, name: &str) -> Result<T, EnvelopeError> {
         let raw = self
@@ -232,7 +252,11 @@ impl Envelope {
 }
 
 fn entity_hint(event_type: &str) -> String {
-    event_type.split('-').next().unwrap_or(event_type).to_string()
+    event_type
+        .split('-')
+        .next()
+        .unwrap_or(event_type)
+        .to_string()
 }
 
 #[cold]
@@ -359,9 +383,7 @@ impl EnvelopeBuilder {
             return Err(EnvelopeError::Invalid("the event type is empty".into()));
         }
         Ok(Envelope {
-            id: self
-                .id
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            id: self.id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
             event_type: self.event_type,
             timestamp: self.timestamp.unwrap_or_else(now_millis),
             partition_key: self.partition_key,
@@ -533,7 +555,10 @@ impl Tags {
 
     /// A tag's value.
     pub fn get(&self, name: &str) -> Option<&TagValue> {
-        self.entries().iter().find(|(n, _)| n == name).map(|(_, v)| v)
+        self.entries()
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v)
     }
 
     /// A tag's value when it is a string.
@@ -555,13 +580,11 @@ impl Tags {
 
     /// True for `skip: true` (or the string `"true"`, as some producers write it).
     pub fn is_skip(&self) -> bool {
-        if self.entries.get().is_none() {
-            if let Some(raw) = &self.raw {
-                // Most events have no `skip` tag: answer without parsing them.
-                if !raw.get().contains("skip") {
-                    return false;
-                }
-            }
+        // Most events have no `skip` tag: answer without parsing them.
+        if let (None, Some(raw)) = (self.entries.get(), &self.raw)
+            && !raw.get().contains("skip")
+        {
+            return false;
         }
         match self.get("skip") {
             Some(TagValue::Bool(b)) => *b,
@@ -1040,6 +1063,24 @@ mod tests {
     }
 
     #[test]
+    fn entities_can_be_borrowed() {
+        #[derive(Deserialize)]
+        struct ThingRef<'a> {
+            name: &'a str,
+            #[serde(borrow)]
+            id: std::borrow::Cow<'a, str>,
+        }
+        let envelope = Envelope::from_slice(sample().as_bytes()).expect("valid");
+        let thing: ThingRef<'_> = envelope.entity_ref().expect("borrowed");
+        assert_eq!((thing.name, thing.id.as_ref()), ("Thing One", "t1"));
+        assert!(envelope.field_ref::<ThingRef<'_>>("custom").is_err());
+        assert!(matches!(
+            envelope.field_ref::<ThingRef<'_>>("nope"),
+            Err(EnvelopeError::MissingField(_))
+        ));
+    }
+
+    #[test]
     fn chaine_variant_with_event_and_metadata_round_trips() {
         let json = r#"{"id":"e1","type":"order-placed","timestamp":1,"tags":{"source":"svc"},"event":{"orderId":"o1"},"metadata":{"version":2}}"#;
         let envelope = Envelope::from_slice(json.as_bytes()).expect("valid");
@@ -1087,7 +1128,11 @@ mod tests {
             b"{\"id\":\"1\",\"type\":\"x\",\"timestamp\":1",
             b"",
         ] {
-            assert!(Envelope::from_slice(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+            assert!(
+                Envelope::from_slice(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 
@@ -1138,7 +1183,11 @@ mod tests {
 
     #[test]
     fn set_and_remove_fields() {
-        let mut envelope = Envelope::builder("a-b").id("1").timestamp(1).build().expect("ok");
+        let mut envelope = Envelope::builder("a-b")
+            .id("1")
+            .timestamp(1)
+            .build()
+            .expect("ok");
         envelope.set_field("a", &json!({"x": 1})).expect("ok");
         envelope.set_field("a", &json!({"x": 2})).expect("ok");
         assert_eq!(envelope.field::<serde_json::Value>("a").expect("a")["x"], 2);

@@ -214,7 +214,7 @@ impl DecodeError {
 
 impl fmt::Display for DecodeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "cannot decode record: {}", self.reason)
+        f.write_str(&self.reason)
     }
 }
 
@@ -243,7 +243,10 @@ impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::FaultPublish { failed, reason } => {
-                write!(f, "{failed} fault event(s) could not be published: {reason}")
+                write!(
+                    f,
+                    "{failed} fault event(s) could not be published: {reason}"
+                )
             }
             Self::RetryInvocation { records } => write!(
                 f,
@@ -262,12 +265,24 @@ mod tests {
     #[test]
     fn classes_decide_the_disposition() {
         let unclassified = StepError::new("x");
-        assert_eq!(unclassified.disposition(FailureMode::Fault), FailureMode::Fault);
-        assert_eq!(unclassified.disposition(FailureMode::Retry), FailureMode::Retry);
+        assert_eq!(
+            unclassified.disposition(FailureMode::Fault),
+            FailureMode::Fault
+        );
+        assert_eq!(
+            unclassified.disposition(FailureMode::Retry),
+            FailureMode::Retry
+        );
         let retryable = StepError::retryable("throttled");
-        assert_eq!(retryable.disposition(FailureMode::Fault), FailureMode::Retry);
+        assert_eq!(
+            retryable.disposition(FailureMode::Fault),
+            FailureMode::Retry
+        );
         let permanent = StepError::permanent("bad");
-        assert_eq!(permanent.disposition(FailureMode::Retry), FailureMode::Fault);
+        assert_eq!(
+            permanent.disposition(FailureMode::Retry),
+            FailureMode::Fault
+        );
     }
 
     #[test]

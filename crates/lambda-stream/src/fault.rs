@@ -92,7 +92,10 @@ fn build(
         .entity("err", err);
     let builder = match units.as_slice() {
         [single] => builder.entity("uow", single),
-        many => builder.entity("uow", &serde_json::json!({ "pipeline": pipeline, "batch": many })),
+        many => builder.entity(
+            "uow",
+            &serde_json::json!({ "pipeline": pipeline, "batch": many }),
+        ),
     };
     // Every part is plain data that serializes; fall back to a minimal fault rather than
     // losing the failure if it ever did not.
@@ -100,7 +103,10 @@ fn build(
         let mut minimal = Envelope::builder(FAULT_EVENT_TYPE)
             .build()
             .unwrap_or_else(|_| unreachable_fault());
-        let _ = minimal.set_field("err", &serde_json::json!({"name": "FaultError", "message": e.to_string()}));
+        let _ = minimal.set_field(
+            "err",
+            &serde_json::json!({"name": "FaultError", "message": e.to_string()}),
+        );
         minimal
     })
 }
@@ -195,8 +201,14 @@ mod tests {
             "p",
             &StepError::new("x"),
             &[
-                FailedRecord { record: &a, event: None },
-                FailedRecord { record: &b, event: None },
+                FailedRecord {
+                    record: &a,
+                    event: None,
+                },
+                FailedRecord {
+                    record: &b,
+                    event: None,
+                },
             ],
             &Tags::new(),
         );

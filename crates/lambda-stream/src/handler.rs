@@ -125,7 +125,11 @@ impl<S: Source> std::fmt::Debug for StreamHandler<S> {
             .field("source", &self.source.name())
             .field(
                 "pipelines",
-                &self.pipelines.iter().map(|p| p.name().to_string()).collect::<Vec<_>>(),
+                &self
+                    .pipelines
+                    .iter()
+                    .map(|p| p.name().to_string())
+                    .collect::<Vec<_>>(),
             )
             .field("config", &self.config)
             .finish_non_exhaustive()
@@ -158,7 +162,10 @@ impl<S: Source> StreamHandler<S> {
         if self.config.is_enabled(pipeline.name()) {
             self.pipelines.push(Arc::new(pipeline));
         } else {
-            tracing::info!(pipeline = pipeline.name(), "pipeline disabled by configuration");
+            tracing::info!(
+                pipeline = pipeline.name(),
+                "pipeline disabled by configuration"
+            );
         }
         self
     }
@@ -205,7 +212,9 @@ impl<S: Source> StreamHandler<S> {
         let records = Arc::new(self.source.records(event));
         let decoder = Arc::new(Decoder {
             source: Arc::clone(&self.source),
-            slots: (0..records.len()).map(|_| Mutex::new(Slot::Undecoded)).collect(),
+            slots: (0..records.len())
+                .map(|_| Mutex::new(Slot::Undecoded))
+                .collect(),
             records: Arc::clone(&records),
             pipelines: self.pipelines.len(),
             include_skipped: self.include_skipped,
@@ -221,8 +230,15 @@ impl<S: Source> StreamHandler<S> {
         report.summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
         report.summary.log();
         if let Some(namespace) = &self.config.emf_namespace {
-            let function = self.config.tags.get_str("functionname").unwrap_or("unknown");
-            for doc in report.summary.emf_documents(namespace, function, now_millis()) {
+            let function = self
+                .config
+                .tags
+                .get_str("functionname")
+                .unwrap_or("unknown");
+            for doc in report
+                .summary
+                .emf_documents(namespace, function, now_millis())
+            {
                 // EMF documents must be bare JSON lines on stdout.
                 println!("{doc}");
             }
@@ -518,7 +534,11 @@ impl<S: Source> Decoder<S> {
 
 /// The units that enter one pipeline: every decoded, non-skipped record, decoded as the
 /// pipeline pulls them.
-fn units<S: Source>(decoder: &Arc<Decoder<S>>, pipeline: &str, invocation: &Arc<Invocation>) -> Flow<()> {
+fn units<S: Source>(
+    decoder: &Arc<Decoder<S>>,
+    pipeline: &str,
+    invocation: &Arc<Invocation>,
+) -> Flow<()> {
     let pipeline: Arc<str> = Arc::from(pipeline);
     let decoder = Arc::clone(decoder);
     let invocation = Arc::clone(invocation);
@@ -547,7 +567,11 @@ struct PipelineRun {
     failures: Vec<(Members, StepError)>,
 }
 
-async fn run_pipeline(pipeline: Arc<dyn RunPipeline>, input: Flow<()>, records: usize) -> PipelineRun {
+async fn run_pipeline(
+    pipeline: Arc<dyn RunPipeline>,
+    input: Flow<()>,
+    records: usize,
+) -> PipelineRun {
     let mode = pipeline.failure_mode();
     let mut run = PipelineRun {
         name: pipeline.name().to_string(),
@@ -580,7 +604,10 @@ async fn run_pipeline(pipeline: Arc<dyn RunPipeline>, input: Flow<()>, records: 
 }
 
 /// Publishes the fault events in batches within the publisher's limits.
-async fn publish_faults(publisher: &dyn Publisher, faults: &[Envelope]) -> Result<(), HandlerError> {
+async fn publish_faults(
+    publisher: &dyn Publisher,
+    faults: &[Envelope],
+) -> Result<(), HandlerError> {
     let limits = publisher.limits();
     let entries: Vec<PublishEntry> = faults.iter().map(PublishEntry::from_envelope).collect();
     let mut failed = 0;

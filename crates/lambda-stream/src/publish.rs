@@ -227,7 +227,10 @@ impl Pipeline<Envelope> {
         self.stage(move |flow| {
             let sizer = Arc::clone(&sizer);
             map_units(flow, move |uow: Uow<Envelope>| {
-                match guarded("publish", || Ok::<_, StepError>(prepare(&uow, sizer.as_ref()))) {
+                let (uow, event) = uow.replace(());
+                match guarded("publish", || {
+                    Ok::<_, StepError>(prepare(&uow, event, sizer.as_ref()))
+                }) {
                     Ok(prepared) => Ok(uow.with_value(prepared)),
                     Err(error) => Err(Settled::failed(uow.members, error)),
                 }
@@ -269,12 +272,17 @@ impl Pipeline<Envelope> {
     }
 }
 
-fn prepare(uow: &Uow<Envelope>, publisher: &dyn Publisher) -> Prepared {
-    let event = &uow.value;
+fn prepare(uow: &Uow<()>, event: Envelope, publisher: &dyn Publisher) -> Prepared {
+    let json = event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline);
+    let Envelope {
+        event_type,
+        partition_key,
+        ..
+    } = event;
     let entry = PublishEntry {
-        event_type: event.event_type.clone(),
-        partition_key: event.partition_key.clone(),
-        json: event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline),
+        event_type,
+        partition_key,
+        json,
     };
     let size = publisher.entry_size(&entry);
     Prepared { entry, size }

@@ -56,7 +56,12 @@ impl Summary {
     }
 
     /// The embedded-format metric documents, one per pipeline, for `functionname`.
-    pub fn emf_documents(&self, namespace: &str, function_name: &str, timestamp_ms: i64) -> Vec<String> {
+    pub fn emf_documents(
+        &self,
+        namespace: &str,
+        function_name: &str,
+        timestamp_ms: i64,
+    ) -> Vec<String> {
         let metric_names = ["delivered", "filtered", "faults", "retries"];
         self.pipelines
             .iter()
@@ -120,7 +125,9 @@ mod tests {
         assert_eq!(doc["faults"], 1);
         assert_eq!(doc["retries"], 0);
         assert_eq!(
-            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].as_array().map(Vec::len),
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+                .as_array()
+                .map(Vec::len),
             Some(4)
         );
     }

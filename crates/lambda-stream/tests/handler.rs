@@ -31,34 +31,53 @@ fn config(vars: &[(&str, &str)]) -> Config {
     Config::from_lookup(|name| map.get(name).cloned())
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn every_unit_flows_through_every_pipeline_concurrently() {
-    let slow = |name: &str| {
-        Pipeline::new(name).then(1, |_uow| async {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            Ok(())
+    // Each unit of pipeline `a` waits for the same unit of pipeline `b`, and the other way
+    // round: this only finishes if the pipelines run at the same time. (Time is paused, so
+    // the timeout fires at once if they do not.)
+    let barriers: Arc<Vec<tokio::sync::Barrier>> =
+        Arc::new((0..2).map(|_| tokio::sync::Barrier::new(2)).collect());
+    let meet = |name: &str| {
+        let barriers = Arc::clone(&barriers);
+        Pipeline::new(name).then(1, move |uow| {
+            let barriers = Arc::clone(&barriers);
+            async move {
+                let n: usize = uow.event.id.trim_start_matches('e').parse().unwrap_or(0);
+                barriers[n].wait().await;
+                Ok(())
+            }
         })
     };
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(slow("a"))
-        .pipeline(slow("b"))
+        .pipeline(meet("a"))
+        .pipeline(meet("b"))
         .pipeline(Pipeline::new("things").filter(on_type("thing-*")))
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let events = vec![event(0, "thing-created"), event(1, "order-placed")];
-    let started = std::time::Instant::now();
-    let report = handler
-        .process(testing::kinesis_event(&events), Invocation::local())
-        .await;
-    // Two slow pipelines of 2 units x 50 ms each: ~100 ms together, ~200 ms one after the other.
-    assert!(started.elapsed() < Duration::from_millis(190), "{:?}", started.elapsed());
-    let names: Vec<_> = report.summary.pipelines.iter().map(|p| p.name.as_str()).collect();
+    let report = tokio::time::timeout(
+        Duration::from_secs(60),
+        handler.process(testing::kinesis_event(&events), Invocation::local()),
+    )
+    .await
+    .expect("the pipelines ran concurrently");
+    let names: Vec<_> = report
+        .summary
+        .pipelines
+        .iter()
+        .map(|p| p.name.as_str())
+        .collect();
     assert_eq!(names, vec!["a", "b", "things"]);
     assert_eq!(report.summary.pipelines[0].delivered, 2);
     assert_eq!(report.summary.pipelines[1].delivered, 2);
     assert_eq!(report.summary.pipelines[2].delivered, 1);
     assert_eq!(report.summary.pipelines[2].filtered, 1);
     for p in &report.summary.pipelines {
-        assert_eq!(p.total(), 2, "every record in exactly one state per pipeline");
+        assert_eq!(
+            p.total(),
+            2,
+            "every record in exactly one state per pipeline"
+        );
     }
 }
 
@@ -112,11 +131,23 @@ async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
         .pipeline(Pipeline::new("p2"))
         .faults_to(faults.clone());
     let report = handler
-        .process(testing::kinesis_event_from_payloads(&payloads), Invocation::local())
+        .process(
+            testing::kinesis_event_from_payloads(&payloads),
+            Invocation::local(),
+        )
         .await;
     assert_eq!(report.summary.undecodable, 1);
-    assert!(report.records[1].decode_error.as_deref().unwrap_or_default().contains("not a JSON"));
-    assert_eq!(report.records[1].pipelines, vec![RecordState::Fault, RecordState::Fault]);
+    assert!(
+        report.records[1]
+            .decode_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("not a JSON")
+    );
+    assert_eq!(
+        report.records[1].pipelines,
+        vec![RecordState::Fault, RecordState::Fault]
+    );
     assert_eq!(report.summary.pipelines[0].delivered, 2);
     // One fault for the record, carrying it verbatim for resubmission.
     let published = faults.envelopes();
@@ -132,7 +163,10 @@ async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
         .faults_to(faults.clone());
     faults.clear();
     let report = handler
-        .process(testing::kinesis_event_from_payloads(&payloads), Invocation::local())
+        .process(
+            testing::kinesis_event_from_payloads(&payloads),
+            Invocation::local(),
+        )
         .await;
     assert!(faults.published().is_empty());
     let response = report.response.expect("ok");
@@ -153,21 +187,32 @@ async fn a_failed_fault_publish_fails_the_invocation() {
         .handle(testing::kinesis_event(&[event(0, "thing-created")]))
         .await
         .expect_err("must fail so Lambda retries");
-    assert!(matches!(err, HandlerError::FaultPublish { failed: 1, .. }), "{err}");
+    assert!(
+        matches!(err, HandlerError::FaultPublish { failed: 1, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("bus down"));
 }
 
 #[tokio::test]
 async fn a_partially_rejected_fault_publish_fails_the_invocation_too() {
-    let faults = Arc::new(
-        InMemoryPublisher::new().rejecting(|e| e.json.contains(r#""id":"e1""#).then(|| StepError::new("rejected"))),
-    );
+    let faults = Arc::new(InMemoryPublisher::new().rejecting(|e| {
+        e.json
+            .contains(r#""id":"e1""#)
+            .then(|| StepError::new("rejected"))
+    }));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
         .faults_to(faults.clone());
     let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
-    let err = handler.handle(testing::kinesis_event(&events)).await.expect_err("fails");
-    assert!(matches!(err, HandlerError::FaultPublish { failed: 1, .. }), "{err}");
+    let err = handler
+        .handle(testing::kinesis_event(&events))
+        .await
+        .expect_err("fails");
+    assert!(
+        matches!(err, HandlerError::FaultPublish { failed: 1, .. }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -177,21 +222,26 @@ async fn faults_are_published_in_batches_within_limits() {
         .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
         .faults_to(faults.clone());
     let events: Vec<_> = (0..23).map(|n| event(n, "thing-created")).collect();
-    let report = handler.process(testing::kinesis_event(&events), Invocation::local()).await;
+    let report = handler
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
     assert_eq!(report.summary.faults_published, 23);
     assert_eq!(faults.request_sizes(), vec![10, 10, 3]);
 }
 
 #[tokio::test]
 async fn without_a_fault_publisher_failures_are_retried_not_lost() {
-    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").filter(|uow| uow.event.id != "e2").map(|uow| {
-            if uow.event.id == "e1" {
-                Err(StepError::new("boom"))
-            } else {
-                Ok(())
-            }
-        }));
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(
+        Pipeline::new("p")
+            .filter(|uow| uow.event.id != "e2")
+            .map(|uow| {
+                if uow.event.id == "e1" {
+                    Err(StepError::new("boom"))
+                } else {
+                    Ok(())
+                }
+            }),
+    );
     let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
     let report = handler
         .process(testing::sqs_event(&events), Invocation::local())
@@ -199,7 +249,11 @@ async fn without_a_fault_publisher_failures_are_retried_not_lost() {
     assert!(report.faults.is_empty());
     assert_eq!(report.records[1].pipelines[0], RecordState::Retry);
     let response = report.response.expect("ok");
-    let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let ids: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     assert_eq!(ids, vec!["059f36b4-87a3-44ab-83d2-661975830a01"]);
 }
 
@@ -211,7 +265,10 @@ async fn a_record_retried_by_one_pipeline_is_retried_and_not_faulted_there() {
         .pipeline(Pipeline::new("flaky").map(|_| Err::<(), _>(StepError::retryable("timeout"))))
         .faults_to(faults.clone());
     let report = handler
-        .process(testing::sqs_event(&[event(0, "thing-created")]), Invocation::local())
+        .process(
+            testing::sqs_event(&[event(0, "thing-created")]),
+            Invocation::local(),
+        )
         .await;
     assert_eq!(
         report.records[0].pipelines,
@@ -229,12 +286,20 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
         KinesisSource::new(),
         config(&[("AWS_LAMBDA_FUNCTION_NAME", "egress-fn"), ("STAGE", "dev")]),
     )
-    .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError"))))
+    .pipeline(
+        Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError"))),
+    )
     .faults_to(faults.clone());
     let mut secret = event(0, "thing-created");
-    secret.set_field("card", &json!({"number": "4111"})).expect("ok");
-    secret.eem = Some(serde_json::value::to_raw_value(&json!({"fields": ["number"]})).expect("raw"));
-    handler.handle(testing::kinesis_event(&[secret])).await.expect("ok");
+    secret
+        .set_field("card", &json!({"number": "4111"}))
+        .expect("ok");
+    secret.eem =
+        Some(serde_json::value::to_raw_value(&json!({"fields": ["number"]})).expect("raw"));
+    handler
+        .handle(testing::kinesis_event(&[secret]))
+        .await
+        .expect("ok");
     let fault = &faults.envelopes()[0];
     assert_eq!(fault.event_type, "fault");
     assert_eq!(fault.tags.get_str("functionname"), Some("egress-fn"));
@@ -242,7 +307,12 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
     assert_eq!(fault.tags.get_str("pipeline"), Some("p"));
     let err: Value = fault.field("err").expect("err");
     assert_eq!(err["name"], "SendError");
-    assert!(err["stack"].as_str().unwrap_or_default().contains("at step map"));
+    assert!(
+        err["stack"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at step map")
+    );
     let uow: Value = fault.field("uow").expect("uow");
     assert_eq!(uow["event"]["card"]["number"], "[REDACTED]");
     // The record itself is verbatim (its data is the base64 of the original, unredacted).
@@ -275,7 +345,10 @@ async fn dynamodb_trigger_end_to_end() {
                 .publish(publisher.clone(), 1),
         )
         .faults_to(Arc::new(InMemoryPublisher::new()));
-    let response = handler.handle(testing::dynamodb_event(&changes)).await.expect("ok");
+    let response = handler
+        .handle(testing::dynamodb_event(&changes))
+        .await
+        .expect("ok");
     assert!(response.batch_item_failures.is_empty());
     let published = publisher.envelopes();
     assert_eq!(published.len(), 1);
@@ -286,10 +359,15 @@ async fn dynamodb_trigger_end_to_end() {
 
 #[tokio::test]
 async fn raw_source_retries_fail_the_call() {
-    let handler = StreamHandler::with_config(RawSource::new(), Config::default())
-        .pipeline(Pipeline::new("webhook").map(|_| Err::<(), _>(StepError::retryable("bus throttled"))));
+    let handler = StreamHandler::with_config(RawSource::new(), Config::default()).pipeline(
+        Pipeline::new("webhook").map(|_| Err::<(), _>(StepError::retryable("bus throttled"))),
+    );
     let err = handler
-        .handle(vec![RawRecord { id: "r".into(), timestamp: 1, body: "{}".into() }])
+        .handle(vec![RawRecord {
+            id: "r".into(),
+            timestamp: 1,
+            body: "{}".into(),
+        }])
         .await
         .expect_err("retry fails the call");
     assert!(matches!(err, HandlerError::RetryInvocation { records: 1 }));
@@ -298,10 +376,14 @@ async fn raw_source_retries_fail_the_call() {
 #[tokio::test]
 async fn the_handler_answers_a_lambda_json_event_like_the_runtime_would() {
     // The runtime deserializes the JSON payload into the source's event type.
-    let json = serde_json::to_string(&testing::sqs_event(&[event(0, "thing-created")])).expect("json");
+    let json =
+        serde_json::to_string(&testing::sqs_event(&[event(0, "thing-created")])).expect("json");
     let event = serde_json::from_str(&json).expect("event");
-    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").on_failure(FailureMode::Retry).map(|_| Err::<(), _>(StepError::new("x"))));
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(
+        Pipeline::new("p")
+            .on_failure(FailureMode::Retry)
+            .map(|_| Err::<(), _>(StepError::new("x"))),
+    );
     let response = handler.handle(event).await.expect("ok");
     assert_eq!(
         serde_json::to_value(response).expect("json"),

@@ -8,8 +8,8 @@ use lambda_stream::aws_lambda_events::event::sns::SnsEvent;
 use lambda_stream::aws_lambda_events::event::sqs::SqsEvent;
 use lambda_stream::testing::{self, Change};
 use lambda_stream::{
-    DynamoDbSource, Envelope, EventBridgeSource, HandlerError, KinesisSource, RawRecord,
-    RawSource, SnsSource, Source, SourceRecord, SqsSource,
+    DynamoDbSource, Envelope, EventBridgeSource, HandlerError, KinesisSource, RawRecord, RawSource,
+    SnsSource, Source, SourceRecord, SqsSource,
 };
 use serde_json::{Value, json};
 
@@ -52,10 +52,16 @@ fn kinesis_node_encoded_envelopes_decode_and_round_trip() {
     }
     let first = decoded[0].as_ref().expect("decodes");
     assert_eq!(first.event_type, "thing-created");
-    assert_eq!(first.entity::<Value>().expect("entity")["name"], "Thing One");
+    assert_eq!(
+        first.entity::<Value>().expect("entity")["name"],
+        "Thing One"
+    );
     assert!(decoded[1].as_ref().expect("decodes").is_skipped());
     let order = decoded[2].as_ref().expect("decodes");
-    assert_eq!(order.field::<Value>("metadata").expect("metadata")["schemaVersion"], "2");
+    assert_eq!(
+        order.field::<Value>("metadata").expect("metadata")["schemaVersion"],
+        "2"
+    );
     assert_eq!(order.encrypted_fields(), vec!["total"]);
 }
 
@@ -77,7 +83,10 @@ fn kinesis_aws_sample_is_not_envelopes_but_reads_raw() {
     );
     assert_eq!(first.timestamp, 1_545_084_650_987);
     assert_eq!(first.partition_key.as_deref(), Some("1"));
-    assert_eq!(first.raw_as::<String>().expect("text"), "Hello, this is a test.");
+    assert_eq!(
+        first.raw_as::<String>().expect("text"),
+        "Hello, this is a test."
+    );
 }
 
 #[test]
@@ -86,7 +95,10 @@ fn kinesis_id_and_timestamp_default_from_the_record() {
     let event = testing::kinesis_event_from_payloads(&[("k".into(), payload)]);
     let decoded = decode_all(&KinesisSource::new(), event);
     let envelope = decoded[0].as_ref().expect("decodes");
-    assert_eq!(envelope.id, format!("shardId-000000000000:{}", testing::sequence_number(1)));
+    assert_eq!(
+        envelope.id,
+        format!("shardId-000000000000:{}", testing::sequence_number(1))
+    );
     assert_eq!(envelope.timestamp, 1_545_084_650_987);
 }
 
@@ -100,12 +112,25 @@ fn kinesis_bad_records_fail_alone_with_clear_reasons() {
         ("k".to_string(), vec![0xff, 0x00, 0x12]),
         ("k".to_string(), b"[1,2]".to_vec()),
     ];
-    let decoded = decode_all(&KinesisSource::new(), testing::kinesis_event_from_payloads(&payloads));
+    let decoded = decode_all(
+        &KinesisSource::new(),
+        testing::kinesis_event_from_payloads(&payloads),
+    );
     assert!(decoded[0].is_ok());
-    assert!(decoded[1].as_ref().expect_err("bad").contains("not a JSON event envelope"));
+    assert!(
+        decoded[1]
+            .as_ref()
+            .expect_err("bad")
+            .contains("not a JSON event envelope")
+    );
     assert!(decoded[2].as_ref().expect_err("bad").contains("no `type`"));
     assert!(decoded[3].is_err());
-    assert!(decoded[4].as_ref().expect_err("bad").contains("not a JSON event envelope"));
+    assert!(
+        decoded[4]
+            .as_ref()
+            .expect_err("bad")
+            .contains("not a JSON event envelope")
+    );
 }
 
 fn kinesis_record(shard: &str, sequence: &str) -> SourceRecord {
@@ -120,11 +145,19 @@ fn kinesis_record(shard: &str, sequence: &str) -> SourceRecord {
 
 #[test]
 fn kinesis_response_reports_the_lowest_failed_sequence_per_shard() {
-    let a1 = kinesis_record("shardId-000000000001", "49590338271490256608559692540925702759324208523137515618");
-    let a2 = kinesis_record("shardId-000000000001", "49590338271490256608559692538361571095921575989136588898");
+    let a1 = kinesis_record(
+        "shardId-000000000001",
+        "49590338271490256608559692540925702759324208523137515618",
+    );
+    let a2 = kinesis_record(
+        "shardId-000000000001",
+        "49590338271490256608559692538361571095921575989136588898",
+    );
     let b1 = kinesis_record("shardId-000000000002", "900");
     let b2 = kinesis_record("shardId-000000000002", "1000");
-    let response = KinesisSource::new().respond(&[&a1, &a2, &b2, &b1]).expect("ok");
+    let response = KinesisSource::new()
+        .respond(&[&a1, &a2, &b2, &b1])
+        .expect("ok");
     let ids: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -168,7 +201,10 @@ fn sqs_aws_sample_reads_raw_and_fails_as_envelopes() {
 #[test]
 fn sqs_unwraps_sns_notifications() {
     let events = vec![thing("a", 1)];
-    let decoded = decode_all(&SqsSource::new().sns_wrapped(), testing::sqs_sns_event(&events));
+    let decoded = decode_all(
+        &SqsSource::new().sns_wrapped(),
+        testing::sqs_sns_event(&events),
+    );
     assert_eq!(decoded[0].as_ref().expect("ok"), &events[0]);
 
     // Raw third-party messages through SNS, defaults from the notification.
@@ -178,7 +214,10 @@ fn sqs_unwraps_sns_notifications() {
     let envelope = raw[0].as_ref().expect("ok");
     assert_eq!(envelope.id, "95df01b4-ee98-5cb9-9903-4c221d41eb07");
     assert_eq!(envelope.timestamp, 1_546_433_107_000);
-    assert_eq!(envelope.raw_as::<Value>().expect("json")["action"], "created");
+    assert_eq!(
+        envelope.raw_as::<Value>().expect("json")["action"],
+        "created"
+    );
 
     // A body that is not an SNS notification, or another kind of SNS message.
     let event = testing::sqs_event_from_bodies(&[
@@ -186,8 +225,18 @@ fn sqs_unwraps_sns_notifications() {
         json!({"Type": "SubscriptionConfirmation", "MessageId": "m", "Message": "x"}).to_string(),
     ]);
     let decoded = decode_all(&SqsSource::new().sns_wrapped(), event);
-    assert!(decoded[0].as_ref().expect_err("bad").contains("not an SNS notification"));
-    assert!(decoded[1].as_ref().expect_err("bad").contains("SubscriptionConfirmation"));
+    assert!(
+        decoded[0]
+            .as_ref()
+            .expect_err("bad")
+            .contains("not an SNS notification")
+    );
+    assert!(
+        decoded[1]
+            .as_ref()
+            .expect_err("bad")
+            .contains("SubscriptionConfirmation")
+    );
 }
 
 #[test]
@@ -195,16 +244,35 @@ fn sqs_message_without_body_is_an_error() {
     let event: SqsEvent =
         serde_json::from_value(json!({"Records": [{"messageId": "m1"}]})).expect("valid");
     let decoded = decode_all(&SqsSource::new(), event);
-    assert!(decoded[0].as_ref().expect_err("no body").contains("m1 has no body"));
+    assert!(
+        decoded[0]
+            .as_ref()
+            .expect_err("no body")
+            .contains("m1 has no body")
+    );
 }
 
 #[test]
 fn sqs_response_lists_failed_message_ids() {
     let source = SqsSource::new();
-    let records = source.records(testing::sqs_event(&[thing("a", 1), thing("b", 2), thing("c", 3)]));
+    let records = source.records(testing::sqs_event(&[
+        thing("a", 1),
+        thing("b", 2),
+        thing("c", 3),
+    ]));
     let response = source.respond(&[&records[0], &records[2]]).expect("ok");
-    let ids: Vec<_> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
-    assert_eq!(ids, vec!["059f36b4-87a3-44ab-83d2-661975830a00", "059f36b4-87a3-44ab-83d2-661975830a02"]);
+    let ids: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![
+            "059f36b4-87a3-44ab-83d2-661975830a00",
+            "059f36b4-87a3-44ab-83d2-661975830a02"
+        ]
+    );
 }
 
 // ---- SNS
@@ -220,7 +288,10 @@ fn sns_messages_are_envelopes_and_aws_sample_reads_raw() {
     let raw = decode_all(&SnsSource::new().raw(), sample);
     let envelope = raw[0].as_ref().expect("raw");
     assert_eq!(envelope.id, "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
-    assert_eq!(envelope.raw_as::<String>().expect("text"), "Hello from SNS!");
+    assert_eq!(
+        envelope.raw_as::<String>().expect("text"),
+        "Hello from SNS!"
+    );
 }
 
 #[test]
@@ -239,7 +310,10 @@ fn sources_without_partial_responses_fail_the_invocation_to_retry() {
 #[test]
 fn eventbridge_detail_object_or_string() {
     let event = thing("a", 1);
-    let decoded = decode_all(&EventBridgeSource::new(), testing::eventbridge_event(&event, "custom"));
+    let decoded = decode_all(
+        &EventBridgeSource::new(),
+        testing::eventbridge_event(&event, "custom"),
+    );
     assert_eq!(decoded[0].as_ref().expect("ok"), &event);
 
     let mut as_string = testing::eventbridge_event(&event, "custom");
@@ -254,7 +328,10 @@ fn eventbridge_detail_object_or_string() {
     let envelope = raw[0].as_ref().expect("raw");
     assert_eq!(envelope.id, "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
     assert_eq!(envelope.timestamp, 1_513_968_228_000);
-    assert_eq!(envelope.raw_as::<Value>().expect("json")["state"], "terminated");
+    assert_eq!(
+        envelope.raw_as::<Value>().expect("json")["state"],
+        "terminated"
+    );
 }
 
 // ---- DynamoDB
@@ -265,25 +342,39 @@ fn dynamodb_changes_become_created_updated_deleted() {
         Change {
             event_name: "INSERT",
             keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One", "count": 3})),
+            new_image: Some(
+                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One", "count": 3}),
+            ),
             old_image: None,
         },
         Change {
             event_name: "MODIFY",
             keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"})),
-            old_image: Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One"})),
+            new_image: Some(
+                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"}),
+            ),
+            old_image: Some(
+                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One"}),
+            ),
         },
         Change {
             event_name: "REMOVE",
             keys: json!({"pk": "t1", "sk": "thing"}),
             new_image: None,
-            old_image: Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"})),
+            old_image: Some(
+                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"}),
+            ),
         },
     ];
     let decoded = decode_all(&DynamoDbSource::new(), testing::dynamodb_event(&changes));
-    let types: Vec<_> = decoded.iter().map(|d| d.as_ref().expect("ok").event_type.clone()).collect();
-    assert_eq!(types, vec!["thing-created", "thing-updated", "thing-deleted"]);
+    let types: Vec<_> = decoded
+        .iter()
+        .map(|d| d.as_ref().expect("ok").event_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        vec!["thing-created", "thing-updated", "thing-deleted"]
+    );
     let created = decoded[0].as_ref().expect("ok");
     assert_eq!(created.partition_key.as_deref(), Some("t1"));
     assert_eq!(created.id, "c4ca4238a0b923820dcc509a6f758490");
@@ -301,11 +392,19 @@ fn dynamodb_changes_become_created_updated_deleted() {
 #[test]
 fn dynamodb_aws_sample_with_a_fixed_prefix_and_numeric_key() {
     let sample: DynamoDbEvent = fixture("aws-dynamodb-event.json");
-    let source = DynamoDbSource::new().type_prefix("item").partition_key("Id");
+    let source = DynamoDbSource::new()
+        .type_prefix("item")
+        .partition_key("Id");
     let decoded = decode_all(&source, sample.clone());
-    let types: Vec<_> = decoded.iter().map(|d| d.as_ref().expect("ok").event_type.clone()).collect();
+    let types: Vec<_> = decoded
+        .iter()
+        .map(|d| d.as_ref().expect("ok").event_type.clone())
+        .collect();
     assert_eq!(types, vec!["item-created", "item-updated", "item-deleted"]);
-    assert_eq!(decoded[0].as_ref().expect("ok").partition_key.as_deref(), Some("101"));
+    assert_eq!(
+        decoded[0].as_ref().expect("ok").partition_key.as_deref(),
+        Some("101")
+    );
 
     // Without a discriminator attribute, the reason says what to do.
     let errors = decode_all(&DynamoDbSource::new(), sample);
@@ -323,14 +422,27 @@ fn dynamodb_missing_key_and_unknown_event_name_are_errors() {
         old_image: None,
     }];
     let decoded = decode_all(&DynamoDbSource::new(), testing::dynamodb_event(&changes));
-    assert!(decoded[0].as_ref().expect_err("no pk").contains("no `pk` key attribute"));
-    let decoded = decode_all(&DynamoDbSource::new().partition_key("id"), testing::dynamodb_event(&changes));
+    assert!(
+        decoded[0]
+            .as_ref()
+            .expect_err("no pk")
+            .contains("no `pk` key attribute")
+    );
+    let decoded = decode_all(
+        &DynamoDbSource::new().partition_key("id"),
+        testing::dynamodb_event(&changes),
+    );
     assert!(decoded[0].is_ok());
 
     let mut event = testing::dynamodb_event(&changes);
     event.records[0].event_name = "TRUNCATE".into();
     let decoded = decode_all(&DynamoDbSource::new().partition_key("id"), event);
-    assert!(decoded[0].as_ref().expect_err("bad").contains("unknown eventName `TRUNCATE`"));
+    assert!(
+        decoded[0]
+            .as_ref()
+            .expect_err("bad")
+            .contains("unknown eventName `TRUNCATE`")
+    );
 }
 
 #[test]
@@ -340,8 +452,17 @@ fn dynamodb_response_reports_the_lowest_failed_sequence_number() {
     let records = source.records(sample);
     let response = source.respond(&[&records[2], &records[1]]).expect("ok");
     assert_eq!(response.batch_item_failures.len(), 1);
-    assert_eq!(response.batch_item_failures[0].item_identifier.as_deref(), Some("222"));
-    assert!(source.respond(&[]).expect("ok").batch_item_failures.is_empty());
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("222")
+    );
+    assert!(
+        source
+            .respond(&[])
+            .expect("ok")
+            .batch_item_failures
+            .is_empty()
+    );
 }
 
 // ---- Raw
@@ -350,12 +471,30 @@ fn dynamodb_response_reports_the_lowest_failed_sequence_number() {
 fn raw_records_become_raw_envelopes() {
     let source = RawSource::new();
     let records = source.records(vec![
-        RawRecord { id: "req-1".into(), timestamp: 5, body: r#"{"status":"authorized"}"#.into() },
-        RawRecord { id: "req-2".into(), timestamp: 6, body: "not json".into() },
+        RawRecord {
+            id: "req-1".into(),
+            timestamp: 5,
+            body: r#"{"status":"authorized"}"#.into(),
+        },
+        RawRecord {
+            id: "req-2".into(),
+            timestamp: 6,
+            body: "not json".into(),
+        },
     ]);
     let first = source.decode(&records[0]).expect("ok");
-    assert_eq!((first.id.as_str(), first.timestamp, first.event_type.as_str()), ("req-1", 5, "raw"));
-    assert_eq!(first.raw_as::<Value>().expect("json")["status"], "authorized");
+    assert_eq!(
+        (
+            first.id.as_str(),
+            first.timestamp,
+            first.event_type.as_str()
+        ),
+        ("req-1", 5, "raw")
+    );
+    assert_eq!(
+        first.raw_as::<Value>().expect("json")["status"],
+        "authorized"
+    );
     let second = source.decode(&records[1]).expect("ok");
     assert_eq!(second.raw_as::<String>().expect("text"), "not json");
     // The record serializes back verbatim.
@@ -367,7 +506,11 @@ fn raw_records_become_raw_envelopes() {
 
 #[test]
 fn a_source_given_another_sources_record_says_so() {
-    let records = RawSource::new().records(vec![RawRecord { id: "r".into(), timestamp: 1, body: "{}".into() }]);
+    let records = RawSource::new().records(vec![RawRecord {
+        id: "r".into(),
+        timestamp: 1,
+        body: "{}".into(),
+    }]);
     assert!(KinesisSource::new().decode(&records[0]).is_err());
     assert!(SqsSource::new().decode(&records[0]).is_err());
     assert!(SnsSource::new().decode(&records[0]).is_err());
@@ -381,9 +524,15 @@ fn records_serialize_back_as_lambda_sent_them() {
     let original: Value = fixture("aws-kinesis-event.json");
     let records = KinesisSource::new().records(event);
     let back = serde_json::to_value(&records[0]).expect("json");
-    assert_eq!(back["kinesis"]["data"], original["Records"][0]["kinesis"]["data"]);
+    assert_eq!(
+        back["kinesis"]["data"],
+        original["Records"][0]["kinesis"]["data"]
+    );
     assert_eq!(back["eventID"], original["Records"][0]["eventID"]);
-    assert_eq!(back["kinesis"]["sequenceNumber"], original["Records"][0]["kinesis"]["sequenceNumber"]);
+    assert_eq!(
+        back["kinesis"]["sequenceNumber"],
+        original["Records"][0]["kinesis"]["sequenceNumber"]
+    );
     // And the round trip reads back to the same record.
     let reread: lambda_stream::aws_lambda_events::event::kinesis::KinesisEventRecord =
         serde_json::from_value(back).expect("reads back");

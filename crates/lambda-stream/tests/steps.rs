@@ -5,13 +5,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lambda_stream::aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_stream::testing;
 use lambda_stream::{
     BatchLimits, Config, Envelope, FailureMode, InMemoryPublisher, Invocation, KinesisSource,
     Pipeline, RateLimiter, RecordState, Report, StepError, StreamHandler, TypeFilter, on_type,
     on_types,
 };
-use lambda_stream::aws_lambda_events::event::streams::KinesisEventResponse;
 use serde_json::json;
 
 fn event(n: usize, event_type: &str, key: &str) -> Envelope {
@@ -101,12 +101,21 @@ async fn a_panicking_filter_fails_the_unit_instead_of_filtering_it() {
     let (report, faults) = run(pipeline, &things(3)).await;
     assert_eq!(
         states(&report),
-        vec![RecordState::Delivered, RecordState::Fault, RecordState::Delivered]
+        vec![
+            RecordState::Delivered,
+            RecordState::Fault,
+            RecordState::Delivered
+        ]
     );
     let fault = &faults.envelopes()[0];
     let err: serde_json::Value = fault.field("err").expect("err");
     assert_eq!(err["name"], "Panic");
-    assert!(err["message"].as_str().unwrap_or_default().contains("predicate bug"));
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("predicate bug")
+    );
 }
 
 #[tokio::test]
@@ -124,8 +133,11 @@ async fn map_errors_and_panics_fail_only_their_unit() {
     use RecordState::{Delivered as D, Fault as X};
     assert_eq!(states(&report), vec![D, X, X, D]);
     assert_eq!(*seen.lock().expect("lock"), vec![0, 30]);
-    let errs: Vec<serde_json::Value> =
-        faults.envelopes().iter().map(|f| f.field("err").expect("err")).collect();
+    let errs: Vec<serde_json::Value> = faults
+        .envelopes()
+        .iter()
+        .map(|f| f.field("err").expect("err"))
+        .collect();
     assert_eq!(errs.len(), 2);
     assert!(errs.iter().any(|e| e["name"] == "MappingError"));
     assert!(errs.iter().any(|e| e["name"] == "Panic"));
@@ -159,7 +171,9 @@ async fn failure_modes_and_error_classes_decide_fault_or_retry() {
     assert_eq!(faults.published().len(), 1);
     // Lambda restarts the shard at the lowest failed record.
     assert_eq!(
-        report.response.expect("ok").batch_item_failures[0].item_identifier.as_deref(),
+        report.response.expect("ok").batch_item_failures[0]
+            .item_identifier
+            .as_deref(),
         Some(testing::sequence_number(1).as_str())
     );
 }
@@ -211,7 +225,10 @@ async fn then_ordered_keeps_each_key_in_order_and_runs_keys_concurrently() {
             let now = running.fetch_add(1, Ordering::SeqCst) + 1;
             peak.fetch_max(now, Ordering::SeqCst);
             let n = n_of(&uow);
-            tokio::time::sleep(Duration::from_millis(u64::try_from(10 - n % 10).unwrap_or(1))).await;
+            tokio::time::sleep(Duration::from_millis(
+                u64::try_from(10 - n % 10).unwrap_or(1),
+            ))
+            .await;
             log.lock()
                 .expect("lock")
                 .push((uow.partition_key().to_string(), n));
@@ -227,7 +244,11 @@ async fn then_ordered_keeps_each_key_in_order_and_runs_keys_concurrently() {
     let log = log.lock().expect("lock").clone();
     assert_eq!(log.len(), 12);
     for key in ["k0", "k1", "k2"] {
-        let ns: Vec<i64> = log.iter().filter(|(k, _)| k == key).map(|(_, n)| *n).collect();
+        let ns: Vec<i64> = log
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .collect();
         let mut sorted = ns.clone();
         sorted.sort_unstable();
         assert_eq!(ns, sorted, "key {key} in order");
@@ -268,9 +289,15 @@ async fn batch_by_count_and_bytes_settles_as_one() {
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&sizes);
     let pipeline = Pipeline::new("p")
-        .batch(BatchLimits { max_count: 3, max_bytes: 250 }, |uow| {
-            if n_of(uow) == 4 { 300 } else { 100 }
-        })
+        .batch(
+            BatchLimits {
+                max_count: 3,
+                max_bytes: 250,
+            },
+            |uow| {
+                if n_of(uow) == 4 { 300 } else { 100 }
+            },
+        )
         .map(move |batch| {
             let ns: Vec<i64> = batch.value.iter().map(n_of).collect();
             s.lock().expect("lock").push(ns.clone());
@@ -295,9 +322,11 @@ async fn batch_by_count_and_bytes_settles_as_one() {
 
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&sizes);
-    let by_count = Pipeline::new("p").batch(BatchLimits::count(4), |_| 0).tap(move |b| {
-        s.lock().expect("lock").push(b.value.len());
-    });
+    let by_count = Pipeline::new("p")
+        .batch(BatchLimits::count(4), |_| 0)
+        .tap(move |b| {
+            s.lock().expect("lock").push(b.value.len());
+        });
     run(by_count, &things(10)).await;
     assert_eq!(*sizes.lock().expect("lock"), vec![4, 4, 2]);
 }
@@ -306,17 +335,15 @@ async fn batch_by_count_and_bytes_settles_as_one() {
 async fn compact_keeps_the_latest_per_key_and_its_fate_covers_the_rest() {
     let kept = Arc::new(Mutex::new(Vec::new()));
     let k = Arc::clone(&kept);
-    let pipeline = Pipeline::new("p")
-        .compact()
-        .map(move |uow| {
-            let n = n_of(uow);
-            k.lock().expect("lock").push(n);
-            if uow.partition_key() == "k1" {
-                Err(StepError::retryable("k1 down"))
-            } else {
-                Ok(())
-            }
-        });
+    let pipeline = Pipeline::new("p").compact().map(move |uow| {
+        let n = n_of(uow);
+        k.lock().expect("lock").push(n);
+        if uow.partition_key() == "k1" {
+            Err(StepError::retryable("k1 down"))
+        } else {
+            Ok(())
+        }
+    });
     let (report, _) = run(pipeline, &things(7)).await;
     let mut kept = kept.lock().expect("lock").clone();
     kept.sort_unstable();
@@ -336,7 +363,9 @@ async fn rate_limit_holds_the_rate_with_backpressure() {
         .then(4, move |_uow| {
             let t = Arc::clone(&t);
             async move {
-                t.lock().expect("lock").push(tokio::time::Instant::now() - start);
+                t.lock()
+                    .expect("lock")
+                    .push(tokio::time::Instant::now() - start);
                 Ok(())
             }
         });
@@ -344,7 +373,10 @@ async fn rate_limit_holds_the_rate_with_backpressure() {
     assert_eq!(report.summary.pipelines[0].delivered, 7);
     let times = times.lock().expect("lock").clone();
     for (i, t) in times.iter().enumerate() {
-        let window = times[i..].iter().filter(|u| **u < *t + Duration::from_secs(1)).count();
+        let window = times[i..]
+            .iter()
+            .filter(|u| **u < *t + Duration::from_secs(1))
+            .count();
         assert!(window <= 2, "{times:?}");
     }
     assert!(times[6] >= Duration::from_secs(3), "{times:?}");
@@ -359,7 +391,10 @@ async fn a_shared_limiter_spans_pipelines_and_invocations() {
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let start = tokio::time::Instant::now();
     for _ in 0..3 {
-        handler.handle(testing::kinesis_event(&things(2))).await.expect("ok");
+        handler
+            .handle(testing::kinesis_event(&things(2)))
+            .await
+            .expect("ok");
     }
     // 6 units at 3 per second: the second invocation's last unit waits for the next window.
     assert!(tokio::time::Instant::now() - start >= Duration::from_secs(1));
@@ -371,14 +406,20 @@ async fn tap_panics_fail_the_unit() {
         assert!(n_of(uow) != 0, "tap bug");
     });
     let (report, _) = run(pipeline, &things(2)).await;
-    assert_eq!(states(&report), vec![RecordState::Fault, RecordState::Delivered]);
+    assert_eq!(
+        states(&report),
+        vec![RecordState::Fault, RecordState::Delivered]
+    );
 }
 
 #[tokio::test]
 async fn publish_tags_batches_to_limits_and_settles_each_entry() {
     let sink = Arc::new(
         InMemoryPublisher::new()
-            .with_limits(BatchLimits { max_count: 4, max_bytes: 100_000 })
+            .with_limits(BatchLimits {
+                max_count: 4,
+                max_bytes: 100_000,
+            })
             .rejecting(|entry| {
                 entry
                     .json

@@ -66,14 +66,15 @@ impl DynamoDbSource {
             "REMOVE" => "deleted",
             other => return Err(fail(format!("unknown eventName `{other}`"))),
         };
-        let image = |item: &serde_dynamo::Item, which: &str| -> Result<Option<Value>, DecodeError> {
-            if item.is_empty() {
-                return Ok(None);
-            }
-            serde_dynamo::from_item::<_, Value>(item.clone())
-                .map(Some)
-                .map_err(|e| fail(format!("the {which} image cannot be read: {e}")))
-        };
+        let image =
+            |item: &serde_dynamo::Item, which: &str| -> Result<Option<Value>, DecodeError> {
+                if item.is_empty() {
+                    return Ok(None);
+                }
+                serde_dynamo::from_item::<_, Value>(item.clone())
+                    .map(Some)
+                    .map_err(|e| fail(format!("the {which} image cannot be read: {e}")))
+            };
         let new = image(&record.change.new_image, "new")?;
         let old = image(&record.change.old_image, "old")?;
         let keys = image(&record.change.keys, "keys")?.unwrap_or(Value::Null);
@@ -107,7 +108,12 @@ impl DynamoDbSource {
         }
         Envelope::builder(format!("{prefix}-{suffix}"))
             .id(id)
-            .timestamp(record.change.approximate_creation_date_time.timestamp_millis())
+            .timestamp(
+                record
+                    .change
+                    .approximate_creation_date_time
+                    .timestamp_millis(),
+            )
             .partition_key(partition_key)
             .tag("region", record.aws_region.as_str())
             .raw(&raw)
@@ -125,7 +131,11 @@ impl Source for DynamoDbSource {
     }
 
     fn records(&self, event: Event) -> Vec<SourceRecord> {
-        event.records.into_iter().map(SourceRecord::DynamoDb).collect()
+        event
+            .records
+            .into_iter()
+            .map(SourceRecord::DynamoDb)
+            .collect()
     }
 
     fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
@@ -151,7 +161,9 @@ impl Source for DynamoDbSource {
                 response.batch_item_failures.push(failure);
             }
             None if !retry.is_empty() => {
-                return Err(HandlerError::RetryInvocation { records: retry.len() });
+                return Err(HandlerError::RetryInvocation {
+                    records: retry.len(),
+                });
             }
             None => {}
         }

@@ -41,7 +41,11 @@ impl Source for KinesisSource {
     }
 
     fn records(&self, event: KinesisEvent) -> Vec<SourceRecord> {
-        event.records.into_iter().map(SourceRecord::Kinesis).collect()
+        event
+            .records
+            .into_iter()
+            .map(SourceRecord::Kinesis)
+            .collect()
     }
 
     fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
@@ -50,7 +54,13 @@ impl Source for KinesisSource {
         };
         let facts = RecordFacts {
             id: record.event_id.as_deref(),
-            timestamp: Some(record.kinesis.approximate_arrival_timestamp.0.timestamp_millis()),
+            timestamp: Some(
+                record
+                    .kinesis
+                    .approximate_arrival_timestamp
+                    .0
+                    .timestamp_millis(),
+            ),
             partition_key: Some(&record.kinesis.partition_key),
         };
         decode_payload(self.payload, &record.kinesis.data.0, &facts)

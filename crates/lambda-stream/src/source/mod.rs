@@ -103,10 +103,7 @@ pub(crate) fn decode_envelope(
         ))
     })?;
     partial
-        .complete(
-            || facts.id.map(str::to_string),
-            || facts.timestamp,
-        )
+        .complete(|| facts.id.map(str::to_string), || facts.timestamp)
         .map_err(|reason| DecodeError::new(format!("record {}: {reason}", facts.id.unwrap_or("?"))))
 }
 
@@ -120,7 +117,9 @@ pub(crate) fn raw_envelope(bytes: &[u8], facts: &RecordFacts<'_>) -> Result<Enve
         Ok(json) => json,
         Err(_) => {
             let text = std::str::from_utf8(bytes).map_err(|_| {
-                DecodeError::new(format!("record {id}: the payload is neither JSON nor UTF-8 text"))
+                DecodeError::new(format!(
+                    "record {id}: the payload is neither JSON nor UTF-8 text"
+                ))
             })?;
             serde_json::value::to_raw_value(text)
                 .map_err(|e| DecodeError::new(format!("record {id}: {e}")))?

@@ -74,10 +74,9 @@ impl Source for SqsSource {
             return Err(DecodeError::new("not an SQS message"));
         };
         let id = message.message_id.as_deref();
-        let body = message
-            .body
-            .as_deref()
-            .ok_or_else(|| DecodeError::new(format!("message {} has no body", id.unwrap_or("?"))))?;
+        let body = message.body.as_deref().ok_or_else(|| {
+            DecodeError::new(format!("message {} has no body", id.unwrap_or("?")))
+        })?;
         let group = message.attributes.get("MessageGroupId").map(String::as_str);
         if self.sns_wrapped {
             let notification: SnsNotification = serde_json::from_str(body).map_err(|e| {
@@ -117,7 +116,11 @@ impl Source for SqsSource {
             match &message.message_id {
                 Some(id) => response.add_failure(id.clone()),
                 // Without an id Lambda cannot retry one message: fail the whole batch.
-                None => return Err(HandlerError::RetryInvocation { records: retry.len() }),
+                None => {
+                    return Err(HandlerError::RetryInvocation {
+                        records: retry.len(),
+                    });
+                }
             }
         }
         Ok(response)

@@ -5,8 +5,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use futures::stream::Stream;
 use futures::StreamExt;
+use futures::stream::Stream;
 
 use crate::pipeline::{Flow, Item, Pipeline};
 use crate::uow::{Batch, Uow};
@@ -85,8 +85,7 @@ impl<T: Send + 'static> Batcher<T> {
 
     fn add(&mut self, uow: Uow<T>) {
         let bytes = (self.size)(&uow);
-        if !self.open.is_empty() && self.open_bytes.saturating_add(bytes) > self.limits.max_bytes
-        {
+        if !self.open.is_empty() && self.open_bytes.saturating_add(bytes) > self.limits.max_bytes {
             self.close();
         }
         self.open_bytes = self.open_bytes.saturating_add(bytes);

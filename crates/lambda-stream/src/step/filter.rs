@@ -54,8 +54,8 @@ impl TypeFilter {
         if !pattern.contains(['*', '?']) {
             return Self::Exact(pattern.to_string());
         }
-        let star_only_at_end = pattern.ends_with('*')
-            && !pattern[..pattern.len() - 1].contains(['*', '?']);
+        let star_only_at_end =
+            pattern.ends_with('*') && !pattern[..pattern.len() - 1].contains(['*', '?']);
         if star_only_at_end {
             return Self::Prefix(pattern[..pattern.len() - 1].to_string());
         }

@@ -77,7 +77,8 @@ impl<T: Send + 'static, U: Send + 'static> OrderedByKey<T, U> {
 
     fn start(&mut self, key: String, uow: Uow<T>) {
         let future = (self.run)(uow);
-        self.running.push(future.map(move |item| (key, item)).boxed());
+        self.running
+            .push(future.map(move |item| (key, item)).boxed());
     }
 
     /// Reads input while there is room, starting units whose key is free.

@@ -103,7 +103,10 @@ mod tests {
                 .iter()
                 .filter(|u| **u < *t + Duration::from_secs(1))
                 .count();
-            assert!(in_window <= 3, "{in_window} grants within 1s of {t:?}: {times:?}");
+            assert!(
+                in_window <= 3,
+                "{in_window} grants within 1s of {t:?}: {times:?}"
+            );
         }
         // 10 grants at 3 per second need at least 3 full windows.
         assert!(times[9] >= Duration::from_secs(3), "{times:?}");
