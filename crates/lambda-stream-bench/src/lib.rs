@@ -198,6 +198,15 @@ pub async fn run_pipeline(handler: &StreamHandler<KinesisSource>, event: Kinesis
     report.summary.pipelines.first().map_or(0, |p| p.delivered)
 }
 
+/// Runs the handler over the event and returns its report, which still holds the batch: the
+/// caller times freeing it on its own.
+pub async fn process(
+    handler: &StreamHandler<KinesisSource>,
+    event: KinesisEvent,
+) -> lambda_stream::Report<lambda_stream::aws_lambda_events::event::streams::KinesisEventResponse> {
+    handler.process(event, Invocation::local()).await
+}
+
 /// The envelope with borrowed strings and the entity kept raw: what serde alone does best.
 #[derive(Serialize, Deserialize)]
 struct BorrowedEnvelope<'a> {

@@ -118,9 +118,27 @@ impl Envelope {
 
     /// Serializes the envelope to JSON.
     pub fn to_json(&self) -> String {
+        let mut out = Vec::with_capacity(self.estimated_json_len());
         // Serializing an envelope cannot fail: every field is a string, a number, a map of
         // tags or already-valid raw JSON.
-        serde_json::to_string(self).unwrap_or_else(|_| unreachable_json())
+        if serde_json::to_writer(&mut out, self).is_err() {
+            return unreachable_json();
+        }
+        String::from_utf8(out).unwrap_or_else(|_| unreachable_json())
+    }
+
+    /// About how long the JSON will be, so it is written into one allocation.
+    fn estimated_json_len(&self) -> usize {
+        fn raw_len(raw: Option<&RawValue>) -> usize {
+            raw.map_or(0, |r| r.get().len() + 8)
+        }
+        96 + self.id.len()
+            + self.event_type.len()
+            + self.partition_key.as_ref().map_or(0, String::len)
+            + self.tags.raw.as_deref().map_or(16 * self.tags.len(), |r| r.get().len())
+            + self.fields.iter().map(|(n, v)| n.len() + v.get().len() + 4).sum::<usize>()
+            + raw_len(self.raw.as_deref())
+            + raw_len(self.eem.as_deref())
     }
 
     /// The name of the entity field: the field named after the first segment of the type
@@ -404,8 +422,9 @@ pub fn now_millis() -> i64 {
 // ---------------------------------------------------------------------------------------------
 // Tags
 
-/// A tag's value: tags are strings, numbers or booleans (null is kept if a producer wrote it).
-#[derive(Debug, Clone, PartialEq)]
+/// A tag's value: tags are strings, numbers or booleans (anything else a producer wrote is
+/// kept as it was written).
+#[derive(Debug, Clone)]
 pub enum TagValue {
     /// A string.
     String(String),
@@ -415,6 +434,8 @@ pub enum TagValue {
     Bool(bool),
     /// `null`.
     Null,
+    /// Any other JSON (an object or array some producer put in a tag), kept as written.
+    Json(Box<RawValue>),
 }
 
 impl From<&str> for TagValue {
@@ -441,6 +462,19 @@ impl From<i64> for TagValue {
     }
 }
 
+impl PartialEq for TagValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::String(a), Self::String(b)) => a == b,
+            (Self::Number(a), Self::Number(b)) => a == b,
+            (Self::Bool(a), Self::Bool(b)) => a == b,
+            (Self::Null, Self::Null) => true,
+            (Self::Json(a), Self::Json(b)) => a.get() == b.get(),
+            _ => false,
+        }
+    }
+}
+
 impl TagValue {
     /// The value as a string slice, if it is a string.
     pub fn as_str(&self) -> Option<&str> {
@@ -458,46 +492,23 @@ impl Serialize for TagValue {
             Self::Number(n) => n.serialize(serializer),
             Self::Bool(b) => serializer.serialize_bool(*b),
             Self::Null => serializer.serialize_unit(),
+            Self::Json(raw) => raw.serialize(serializer),
         }
     }
 }
 
 impl<'de> Deserialize<'de> for TagValue {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct TagVisitor;
-        impl<'de> Visitor<'de> for TagVisitor {
-            type Value = TagValue;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, number or boolean tag value")
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<TagValue, E> {
-                Ok(TagValue::String(v.to_string()))
-            }
-            fn visit_string<E: de::Error>(self, v: String) -> Result<TagValue, E> {
-                Ok(TagValue::String(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<TagValue, E> {
-                Ok(TagValue::Bool(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<TagValue, E> {
-                Ok(TagValue::Number(v.into()))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<TagValue, E> {
-                Ok(TagValue::Number(v.into()))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<TagValue, E> {
-                serde_json::Number::from_f64(v)
-                    .map(TagValue::Number)
-                    .ok_or_else(|| E::custom("a tag number must be finite"))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<TagValue, E> {
-                Ok(TagValue::Null)
-            }
-            fn visit_none<E: de::Error>(self) -> Result<TagValue, E> {
-                Ok(TagValue::Null)
-            }
-        }
-        deserializer.deserialize_any(TagVisitor)
+        let raw = Box::<RawValue>::deserialize(deserializer)?;
+        let text = raw.get();
+        let parsed = match text.as_bytes().first() {
+            Some(b'"') => serde_json::from_str(text).map(TagValue::String),
+            Some(b't' | b'f') => serde_json::from_str(text).map(TagValue::Bool),
+            Some(b'n') => Ok(TagValue::Null),
+            Some(b'{' | b'[') => return Ok(TagValue::Json(raw)),
+            _ => serde_json::from_str(text).map(TagValue::Number),
+        };
+        parsed.map_err(de::Error::custom)
     }
 }
 
@@ -692,70 +703,14 @@ impl<'de> Deserialize<'de> for TagEntries {
     }
 }
 
-/// Checks that raw tags are an object of strings, numbers, booleans or nulls, without
-/// copying anything out of them.
-struct TagsCheck;
-
-impl<'de> Deserialize<'de> for TagsCheck {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct CheckVisitor;
-        impl<'de> Visitor<'de> for CheckVisitor {
-            type Value = TagsCheck;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("an object of tags")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<TagsCheck, A::Error> {
-                while map.next_key::<de::IgnoredAny>()?.is_some() {
-                    map.next_value::<ScalarCheck>()?;
-                }
-                Ok(TagsCheck)
-            }
-        }
-        deserializer.deserialize_map(CheckVisitor)
-    }
-}
-
-struct ScalarCheck;
-
-impl<'de> Deserialize<'de> for ScalarCheck {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ScalarVisitor;
-        impl Visitor<'_> for ScalarVisitor {
-            type Value = ScalarCheck;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string, number or boolean tag value")
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<ScalarCheck, E> {
-                Ok(ScalarCheck)
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<ScalarCheck, E> {
-                Ok(ScalarCheck)
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<ScalarCheck, E> {
-                Ok(ScalarCheck)
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<ScalarCheck, E> {
-                Ok(ScalarCheck)
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ScalarCheck, E> {
-                if v.is_finite() {
-                    Ok(ScalarCheck)
-                } else {
-                    Err(E::custom("a tag number must be finite"))
-                }
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<ScalarCheck, E> {
-                Ok(ScalarCheck)
-            }
-        }
-        deserializer.deserialize_any(ScalarVisitor)
-    }
-}
-
 impl<'de> Deserialize<'de> for Tags {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // Kept raw: checked only to be an object (its JSON is valid already); the entries are
+        // read when a step looks at them.
         let raw = Box::<RawValue>::deserialize(deserializer)?;
-        serde_json::from_str::<TagsCheck>(raw.get()).map_err(de::Error::custom)?;
+        if !raw.get().starts_with('{') {
+            return Err(de::Error::custom("`tags` must be an object"));
+        }
         Ok(Self {
             raw: Some(raw),
             entries: OnceLock::new(),
@@ -820,7 +775,11 @@ impl Envelope {
             defaults,
             pipeline,
         };
-        let mut out = Vec::with_capacity(256);
+        let extra: usize = defaults
+            .iter()
+            .map(|(n, v)| n.len() + v.as_str().map_or(8, str::len) + 6)
+            .sum();
+        let mut out = Vec::with_capacity(self.estimated_json_len() + extra + pipeline.len() + 16);
         let mut serializer = serde_json::Serializer::new(&mut out);
         if self.serialize_with_tags(&mut serializer, &tags).is_err() {
             return self.to_json();
@@ -1124,7 +1083,7 @@ mod tests {
             b"\"x\"",
             b"{\"id\":1,\"type\":\"x\",\"timestamp\":1}",
             b"{\"id\":\"1\",\"type\":\"x\",\"timestamp\":\"yesterday\"}",
-            b"{\"id\":\"1\",\"type\":\"x\",\"timestamp\":1,\"tags\":{\"a\":{}}}",
+            b"{\"id\":\"1\",\"type\":\"x\",\"timestamp\":1,\"tags\":[1]}",
             b"{\"id\":\"1\",\"type\":\"x\",\"timestamp\":1",
             b"",
         ] {
@@ -1217,6 +1176,23 @@ mod tests {
         assert!(tags.is_skip());
         tags.insert("skip", false);
         assert!(!tags.is_skip());
+    }
+
+    #[test]
+    fn tags_stay_raw_until_read_and_odd_values_survive() {
+        let json = r#"{"id":"1","type":"x","timestamp":1,"tags":{"b":2.5,"a":"s","n":null,"o":{"k":[1]},"t":true}}"#;
+        let envelope = Envelope::from_slice(json.as_bytes()).expect("valid");
+        assert_eq!(envelope.to_json(), json);
+        assert_eq!(envelope.tags.get_str("a"), Some("s"));
+        assert_eq!(envelope.tags.get("t"), Some(&TagValue::Bool(true)));
+        assert_eq!(envelope.tags.get("n"), Some(&TagValue::Null));
+        assert!(matches!(envelope.tags.get("b"), Some(TagValue::Number(_))));
+        assert!(matches!(envelope.tags.get("o"), Some(TagValue::Json(raw)) if raw.get() == r#"{"k":[1]}"#));
+        let mut changed = envelope.clone();
+        changed.tags.insert("a", "changed");
+        assert!(changed.to_json().contains(r#""o":{"k":[1]},"t":true}"#));
+        assert!(changed.to_json().contains(r#""a":"changed""#));
+        assert_ne!(changed, envelope);
     }
 
     #[test]

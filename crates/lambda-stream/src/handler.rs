@@ -63,6 +63,8 @@ pub struct Report<R> {
     pub faults: Vec<Envelope>,
     /// Per record, in batch order.
     pub records: Vec<RecordReport>,
+    /// The batch, freed with the report (after the response is known).
+    _batch: Arc<Vec<SourceRecord>>,
 }
 
 /// A pipeline with its item type erased, as the handler keeps it.
@@ -248,7 +250,7 @@ impl<S: Source> StreamHandler<S> {
 
     async fn settle(
         &self,
-        records: &[SourceRecord],
+        records: &Arc<Vec<SourceRecord>>,
         decoder: &Decoder<S>,
         runs: Vec<PipelineRun>,
         invocation: &Invocation,
@@ -359,7 +361,7 @@ impl<S: Source> StreamHandler<S> {
         }
         let retry: Vec<&SourceRecord> = reports
             .iter()
-            .zip(records)
+            .zip(records.iter())
             .filter(|(r, _)| r.retry)
             .map(|(_, record)| record)
             .collect();
@@ -402,6 +404,7 @@ impl<S: Source> StreamHandler<S> {
             summary,
             faults,
             records: reports,
+            _batch: Arc::clone(records),
         }
     }
 }
