@@ -11,10 +11,11 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let handler = handler(Arc::new(CountingPublisher::default()));
-    let events: Vec<_> = (0..15).map(|_| kinesis_event(RECORDS)).collect();
+    let rounds: u32 = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let events: Vec<_> = (0..rounds).map(|_| kinesis_event(RECORDS)).collect();
     let start = std::time::Instant::now();
     for event in events {
         std::hint::black_box(runtime.block_on(run_pipeline(&handler, event)));
     }
-    eprintln!("{:?} per batch", start.elapsed() / 15);
+    eprintln!("{:?} per batch", start.elapsed() / rounds.max(1));
 }
