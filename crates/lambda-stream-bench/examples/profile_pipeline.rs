@@ -11,7 +11,10 @@ fn main() {
         .build()
         .unwrap_or_else(|e| panic!("runtime: {e}"));
     let handler = handler(Arc::new(CountingPublisher::default()));
-    let rounds: u32 = std::env::var("ROUNDS").ok().and_then(|r| r.parse().ok()).unwrap_or(15);
+    let rounds: u32 = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(15);
     let events: Vec<_> = (0..rounds).map(|_| kinesis_event(RECORDS)).collect();
     let start = std::time::Instant::now();
     for event in events {

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_stream_bench::{
-    CountingPublisher, RECORDS, base64_records, process, floor_base64_typed, floor_typed, floor_value,
-    handler, kinesis_event, kinesis_event_json, run_pipeline,
+    CountingPublisher, RECORDS, base64_records, floor_base64_typed, floor_typed, floor_value,
+    handler, kinesis_event, kinesis_event_json, process, run_pipeline,
 };
 
 const ROUNDS: usize = 15;
@@ -96,7 +96,15 @@ fn main() {
             *b = (*b).min(t);
         }
     }
-    let [work, free_batch, end_to_end, parse_event, typed, base64_typed, value] = best;
+    let [
+        work,
+        free_batch,
+        end_to_end,
+        parse_event,
+        typed,
+        base64_typed,
+        value,
+    ] = best;
     let pipeline = work + free_batch;
 
     let avg_bytes = event
@@ -122,13 +130,28 @@ fn main() {
         println!("  {label:<56} {:>8.2}x", a.as_secs_f64() / b.as_secs_f64());
     };
     println!();
-    row("pipeline (decoded Lambda event -> published batches)", pipeline);
+    row(
+        "pipeline (decoded Lambda event -> published batches)",
+        pipeline,
+    );
     row("  of which the pipeline's own work", work);
-    row("  of which freeing the Lambda event (aws_lambda_events)", free_batch);
+    row(
+        "  of which freeing the Lambda event (aws_lambda_events)",
+        free_batch,
+    );
     row("end to end (Lambda JSON bytes -> published)", end_to_end);
-    row("  of which parsing the Lambda event (aws_lambda_events)", parse_event);
-    row("floor: serde typed borrowed envelope parse+serialize", typed);
-    row("floor: base64 decode + typed parse + serialize", base64_typed);
+    row(
+        "  of which parsing the Lambda event (aws_lambda_events)",
+        parse_event,
+    );
+    row(
+        "floor: serde typed borrowed envelope parse+serialize",
+        typed,
+    );
+    row(
+        "floor: base64 decode + typed parse + serialize",
+        base64_typed,
+    );
     row("floor: serde_json::Value parse+serialize", value);
     println!();
     ratio("pipeline / typed floor", pipeline, typed);

@@ -135,8 +135,16 @@ impl Envelope {
         96 + self.id.len()
             + self.event_type.len()
             + self.partition_key.as_ref().map_or(0, String::len)
-            + self.tags.raw.as_deref().map_or(16 * self.tags.len(), |r| r.get().len())
-            + self.fields.iter().map(|(n, v)| n.len() + v.get().len() + 4).sum::<usize>()
+            + self
+                .tags
+                .raw
+                .as_deref()
+                .map_or(16 * self.tags.len(), |r| r.get().len())
+            + self
+                .fields
+                .iter()
+                .map(|(n, v)| n.len() + v.get().len() + 4)
+                .sum::<usize>()
             + raw_len(self.raw.as_deref())
             + raw_len(self.eem.as_deref())
     }
@@ -1187,7 +1195,9 @@ mod tests {
         assert_eq!(envelope.tags.get("t"), Some(&TagValue::Bool(true)));
         assert_eq!(envelope.tags.get("n"), Some(&TagValue::Null));
         assert!(matches!(envelope.tags.get("b"), Some(TagValue::Number(_))));
-        assert!(matches!(envelope.tags.get("o"), Some(TagValue::Json(raw)) if raw.get() == r#"{"k":[1]}"#));
+        assert!(
+            matches!(envelope.tags.get("o"), Some(TagValue::Json(raw)) if raw.get() == r#"{"k":[1]}"#)
+        );
         let mut changed = envelope.clone();
         changed.tags.insert("a", "changed");
         assert!(changed.to_json().contains(r#""o":{"k":[1]},"t":true}"#));
