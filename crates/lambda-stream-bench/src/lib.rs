@@ -136,10 +136,7 @@ pub struct CountingPublisher {
 
 impl Publisher for CountingPublisher {
     fn limits(&self) -> BatchLimits {
-        BatchLimits {
-            max_count: 10,
-            max_bytes: 256 * 1024,
-        }
+        BatchLimits::EVENTBRIDGE
     }
 
     fn publish<'a>(

@@ -164,10 +164,7 @@ impl Envelope {
 
     /// Reads the entity (see [`Envelope::entity_name`]) as a `T`.
     pub fn entity<T: DeserializeOwned>(&self) -> Result<T, EnvelopeError> {
-        let name = self
-            .entity_name()
-            .ok_or_else(|| EnvelopeError::MissingField(entity_hint(&self.event_type)))?;
-        self.field(name)
+        self.entity_ref()
     }
 
     /// Reads the entity as a `T` that may borrow from the envelope (`&str` fields, or
@@ -192,13 +189,7 @@ impl Envelope {
 
     /// Reads a non-standard field (an entity such as `order`, or any unknown field) as a `T`.
     pub fn field<T: DeserializeOwned>(&self, name: &str) -> Result<T, EnvelopeError> {
-        let raw = self
-            .field_raw(name)
-            .ok_or_else(|| EnvelopeError::MissingField(name.to_string()))?;
-        serde_json::from_str(raw.get()).map_err(|source| EnvelopeError::InvalidField {
-            field: name.to_string(),
-            source,
-        })
+        self.field_ref(name)
     }
 
     /// A non-standard field as raw JSON.

@@ -64,7 +64,16 @@ pub struct Report<R> {
     /// Per record, in batch order.
     pub records: Vec<RecordReport>,
     /// The batch, freed with the report (after the response is known).
-    _batch: Arc<Vec<SourceRecord>>,
+    _batch: HeldBatch,
+}
+
+/// The batch a report holds; its `Debug` shows the count, not every record.
+struct HeldBatch(Arc<Vec<SourceRecord>>);
+
+impl std::fmt::Debug for HeldBatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} records", self.0.len())
+    }
 }
 
 /// A pipeline with its item type erased, as the handler keeps it.
@@ -404,7 +413,7 @@ impl<S: Source> StreamHandler<S> {
             summary,
             faults,
             records: reports,
-            _batch: Arc::clone(records),
+            _batch: HeldBatch(Arc::clone(records)),
         }
     }
 }

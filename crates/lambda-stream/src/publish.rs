@@ -179,10 +179,7 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Publisher for InMemoryPublisher {
     fn limits(&self) -> BatchLimits {
-        self.limits.unwrap_or(BatchLimits {
-            max_count: 10,
-            max_bytes: 256 * 1024,
-        })
+        self.limits.unwrap_or(BatchLimits::EVENTBRIDGE)
     }
 
     fn publish<'a>(

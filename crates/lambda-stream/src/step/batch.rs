@@ -22,6 +22,12 @@ pub struct BatchLimits {
 }
 
 impl BatchLimits {
+    /// EventBridge `PutEvents`: 10 entries and 256 KB per request.
+    pub const EVENTBRIDGE: Self = Self {
+        max_count: 10,
+        max_bytes: 256 * 1024,
+    };
+
     /// Limits by count only.
     pub fn count(max_count: usize) -> Self {
         Self {
