@@ -785,6 +785,28 @@ impl Envelope {
         }
         String::from_utf8(out).unwrap_or_else(|_| self.to_json())
     }
+
+    /// The envelope as JSON with `tags` (an already-written tags object) in place of its own.
+    pub(crate) fn to_json_with_raw_tags(&self, tags: &RawValue) -> String {
+        let mut out = Vec::with_capacity(self.estimated_json_len() + tags.get().len());
+        let mut serializer = serde_json::Serializer::new(&mut out);
+        if self.serialize_with_tags(&mut serializer, tags).is_err() {
+            return self.to_json();
+        }
+        String::from_utf8(out).unwrap_or_else(|_| self.to_json())
+    }
+}
+
+/// The standard tags and `pipeline` as a JSON object, written once and reused for every event
+/// that has no tags of its own.
+pub(crate) fn standard_tags_json(defaults: &Tags, pipeline: &str) -> Option<Box<RawValue>> {
+    let empty = Tags::new();
+    let tags = TagsWithDefaults {
+        tags: &empty,
+        defaults,
+        pipeline,
+    };
+    serde_json::value::to_raw_value(&tags).ok()
 }
 
 /// An envelope as read, before the source fills in what the producer left out (Kinesis

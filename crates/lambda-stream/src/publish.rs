@@ -5,12 +5,14 @@
 //! publisher's limits and settles each unit by its own entry's result, so one rejected entry
 //! fails only its unit.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use futures::future::BoxFuture;
 use futures::{FutureExt, StreamExt};
 
-use crate::envelope::Envelope;
+use serde_json::value::RawValue;
+
+use crate::envelope::{Envelope, standard_tags_json};
 use crate::error::StepError;
 use crate::pipeline::{Pipeline, Settled, guarded, guarded_async, map_units};
 use crate::step::batch::BatchLimits;
@@ -223,10 +225,12 @@ impl Pipeline<Envelope> {
         let sizer = Arc::clone(&publisher);
         self.stage(move |flow| {
             let sizer = Arc::clone(&sizer);
+            // The standard tags are the same for every event of this run: write them once.
+            let standard = OnceLock::new();
             map_units(flow, move |uow: Uow<Envelope>| {
                 let (uow, event) = uow.replace(());
                 match guarded("publish", || {
-                    Ok::<_, StepError>(prepare(&uow, event, sizer.as_ref()))
+                    Ok::<_, StepError>(prepare(&uow, event, sizer.as_ref(), &standard))
                 }) {
                     Ok(prepared) => Ok(uow.with_value(prepared)),
                     Err(error) => Err(Settled::failed(uow.members, error)),
@@ -269,8 +273,23 @@ impl Pipeline<Envelope> {
     }
 }
 
-fn prepare(uow: &Uow<()>, event: Envelope, publisher: &dyn Publisher) -> Prepared {
-    let json = event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline);
+fn prepare(
+    uow: &Uow<()>,
+    event: Envelope,
+    publisher: &dyn Publisher,
+    standard: &OnceLock<Option<Box<RawValue>>>,
+) -> Prepared {
+    let cached = if event.tags.is_empty() {
+        standard
+            .get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline))
+            .as_deref()
+    } else {
+        None
+    };
+    let json = match cached {
+        Some(tags) => event.to_json_with_raw_tags(tags),
+        None => event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline),
+    };
     let Envelope {
         event_type,
         partition_key,

@@ -9,7 +9,10 @@ use futures::StreamExt;
 use futures::stream::Stream;
 
 use crate::pipeline::{Flow, Item, Pipeline};
-use crate::uow::{Batch, Uow};
+use crate::uow::{Batch, Members, Uow};
+
+/// Batches up to this many units are allocated at their full size up front.
+const MAX_PREALLOCATED: usize = 512;
 
 /// The most a batch may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,7 +73,7 @@ impl<T: Send + 'static> Batcher<T> {
                 max_bytes: limits.max_bytes,
             },
             size,
-            open: Vec::new(),
+            open: Vec::with_capacity(limits.max_count.clamp(1, MAX_PREALLOCATED)),
             open_bytes: 0,
             ready: std::collections::VecDeque::new(),
         }
@@ -80,12 +83,17 @@ impl<T: Send + 'static> Batcher<T> {
         if self.open.is_empty() {
             return;
         }
-        let units = std::mem::take(&mut self.open);
+        let capacity = self.limits.max_count.min(MAX_PREALLOCATED);
+        let units = std::mem::replace(&mut self.open, Vec::with_capacity(capacity));
         self.open_bytes = 0;
         let mut head = units[0].sibling(());
-        for unit in &units[1..] {
-            head.members.absorb(&unit.members);
-        }
+        head.members = Members::Many(
+            units
+                .iter()
+                .flat_map(|u| u.members.iter())
+                .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+                .collect(),
+        );
         self.ready.push_back(Ok(head.with_value(units)));
     }
 
