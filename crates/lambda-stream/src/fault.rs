@@ -26,7 +26,7 @@ const REDACTED: &str = "[REDACTED]";
 #[derive(Debug, Clone, Copy)]
 pub struct FailedRecord<'a> {
     /// The record.
-    pub record: &'a SourceRecord,
+    pub record: SourceRecord<'a>,
     /// The decoded event, when the record could be decoded.
     pub event: Option<&'a Envelope>,
 }
@@ -41,7 +41,7 @@ struct Err<'a> {
 #[derive(Serialize)]
 struct UowOut<'a> {
     pipeline: &'a str,
-    record: &'a SourceRecord,
+    record: SourceRecord<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     event: Option<Value>,
 }
@@ -150,12 +150,12 @@ mod tests {
     use super::*;
     use crate::record::RawRecord;
 
-    fn raw_record(body: &str) -> SourceRecord {
-        SourceRecord::Raw(RawRecord {
+    fn raw_record(body: &str) -> RawRecord {
+        RawRecord {
             id: "r1".into(),
             timestamp: 1,
             body: body.into(),
-        })
+        }
     }
 
     #[test]
@@ -172,7 +172,7 @@ mod tests {
             "p1",
             &error,
             &[FailedRecord {
-                record: &record,
+                record: SourceRecord::Raw(&record),
                 event: Some(&event),
             }],
             &tags,
@@ -202,11 +202,11 @@ mod tests {
             &StepError::new("x"),
             &[
                 FailedRecord {
-                    record: &a,
+                    record: SourceRecord::Raw(&a),
                     event: None,
                 },
                 FailedRecord {
-                    record: &b,
+                    record: SourceRecord::Raw(&b),
                     event: None,
                 },
             ],
@@ -229,7 +229,7 @@ mod tests {
             "p",
             &StepError::new("x"),
             &[FailedRecord {
-                record: &record,
+                record: SourceRecord::Raw(&record),
                 event: Some(&event),
             }],
             &Tags::new(),

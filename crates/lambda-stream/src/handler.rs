@@ -19,7 +19,7 @@ use crate::error::{FailureMode, HandlerError, StepError};
 use crate::fault::{FailedRecord, fault_event};
 use crate::pipeline::{End, Flow, Pipeline, Settled};
 use crate::publish::{PublishEntry, Publisher, publish_batch};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 use crate::source::Source;
 use crate::telemetry::{PipelineSummary, Summary};
 use crate::uow::{Invocation, Members, Uow};
@@ -68,7 +68,7 @@ pub struct Report<R> {
 }
 
 /// The batch a report holds; its `Debug` shows the count, not every record.
-struct HeldBatch(Arc<Vec<SourceRecord>>);
+struct HeldBatch(Arc<Records>);
 
 impl std::fmt::Debug for HeldBatch {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -259,7 +259,7 @@ impl<S: Source> StreamHandler<S> {
 
     async fn settle(
         &self,
-        records: &Arc<Vec<SourceRecord>>,
+        records: &Arc<Records>,
         decoder: &Decoder<S>,
         runs: Vec<PipelineRun>,
         invocation: &Invocation,
@@ -303,8 +303,11 @@ impl<S: Source> StreamHandler<S> {
             for (i, d) in decoded.iter().enumerate() {
                 if let Decoded::Failed(reason) = d {
                     let error = StepError::permanent(reason.clone()).with_name("DecodeError");
+                    let Some(record) = records.get(i) else {
+                        continue;
+                    };
                     let failed = [FailedRecord {
-                        record: &records[i],
+                        record,
                         event: None,
                     }];
                     faults.push(fault_event("decode", &error, &failed, &invocation.tags));
@@ -315,15 +318,16 @@ impl<S: Source> StreamHandler<S> {
         for (p, run) in runs.iter().enumerate() {
             for (members, error) in &run.failures {
                 // The envelopes were dropped as units went by; faults are rare, decode again.
-                let failed_events: Vec<(usize, Option<Envelope>)> = members
+                let failed_events: Vec<(SourceRecord<'_>, Option<Envelope>)> = members
                     .iter()
                     .filter(|i| reports[*i].pipelines[p] == RecordState::Fault)
-                    .map(|i| (i, self.source.decode(&records[i]).ok()))
+                    .filter_map(|i| records.get(i))
+                    .map(|record| (record, self.source.decode(record).ok()))
                     .collect();
                 let failed: Vec<FailedRecord<'_>> = failed_events
                     .iter()
-                    .map(|(i, event)| FailedRecord {
-                        record: &records[*i],
+                    .map(|(record, event)| FailedRecord {
+                        record: *record,
                         event: event.as_ref(),
                     })
                     .collect();
@@ -368,7 +372,7 @@ impl<S: Source> StreamHandler<S> {
             report.retry = report.pipelines.contains(&RecordState::Retry)
                 || (report.decode_error.is_some() && decode_state == RecordState::Retry);
         }
-        let retry: Vec<&SourceRecord> = reports
+        let retry: Vec<SourceRecord<'_>> = reports
             .iter()
             .zip(records.iter())
             .filter(|(r, _)| r.retry)
@@ -474,7 +478,7 @@ enum Decoded {
 /// envelopes are not all in memory at once.
 struct Decoder<S> {
     source: Arc<S>,
-    records: Arc<Vec<SourceRecord>>,
+    records: Arc<Records>,
     slots: Vec<Mutex<Slot>>,
     pipelines: usize,
     include_skipped: bool,
@@ -492,7 +496,10 @@ enum Slot {
 
 impl<S: Source> Decoder<S> {
     fn decode(&self, i: usize) -> Slot {
-        match self.source.decode(&self.records[i]) {
+        let Some(record) = self.records.get(i) else {
+            return Slot::Failed(format!("no record at position {i}"));
+        };
+        match self.source.decode(record) {
             Ok(event) if event.is_skipped() && !self.include_skipped => Slot::Skipped,
             Ok(event) => Slot::Shared(Arc::new(event), self.pipelines),
             Err(error) => {

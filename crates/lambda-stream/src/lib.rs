@@ -22,7 +22,7 @@ pub use fault::{FAULT_EVENT_TYPE, fault_event};
 pub use handler::{RecordReport, RecordState, Report, StreamHandler};
 pub use pipeline::Pipeline;
 pub use publish::{InMemoryPublisher, PublishEntry, Publisher};
-pub use record::{RawRecord, SourceRecord};
+pub use record::{RawRecord, Records, SourceRecord};
 pub use source::{
     DynamoDbSource, EventBridgeSource, KinesisSource, RawSource, SnsSource, Source, SqsSource,
 };

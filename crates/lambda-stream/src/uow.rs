@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::envelope::{Envelope, Tags};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// One unit of work: the source record (verbatim), its decoded envelope, the pipeline it is
 /// in, and `value`, what the steps so far produced (typed: `Uow<()>` enters a pipeline, a
@@ -14,7 +14,7 @@ use crate::record::SourceRecord;
 #[derive(Debug)]
 pub struct Uow<T = ()> {
     /// The batch's records, shared by every unit; `position` is this unit's.
-    pub(crate) records: Arc<Vec<SourceRecord>>,
+    pub(crate) records: Arc<Records>,
     pub(crate) position: u32,
     /// The decoded event.
     pub event: Arc<Envelope>,
@@ -29,9 +29,12 @@ pub struct Uow<T = ()> {
 
 impl<T> Uow<T> {
     /// The record as Lambda delivered it (for a batch unit, its first record's).
-    pub fn record(&self) -> &SourceRecord {
+    pub fn record(&self) -> SourceRecord<'_> {
         // `position` always indexes `records`: both are set together by the handler.
-        &self.records[self.position as usize]
+        match self.records.get(self.position as usize) {
+            Some(record) => record,
+            None => unreachable!("a unit's position is within its batch"),
+        }
     }
 
     /// The same unit with another value (the step's result).

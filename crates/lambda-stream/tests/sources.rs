@@ -3,13 +3,13 @@
 
 use lambda_stream::aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
 use lambda_stream::aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
+use lambda_stream::aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
 use lambda_stream::aws_lambda_events::event::sns::SnsEvent;
 use lambda_stream::aws_lambda_events::event::sqs::SqsEvent;
 use lambda_stream::testing::{self, Change};
 use lambda_stream::{
     DynamoDbSource, Envelope, EventBridgeSource, HandlerError, KinesisSource, RawRecord, RawSource,
-    SnsSource, Source, SourceRecord, SqsSource,
+    Records, SnsSource, Source, SourceRecord, SqsSource,
 };
 use serde_json::{Value, json};
 
@@ -133,14 +133,19 @@ fn kinesis_bad_records_fail_alone_with_clear_reasons() {
     );
 }
 
-fn kinesis_record(shard: &str, sequence: &str) -> SourceRecord {
-    let event: KinesisEvent = serde_json::from_value(json!({"Records": [{
+fn kinesis_record(shard: &str, sequence: &str) -> KinesisEventRecord {
+    let mut event: KinesisEvent = serde_json::from_value(json!({"Records": [{
         "kinesis": {"partitionKey": "k", "sequenceNumber": sequence, "data": "",
                     "approximateArrivalTimestamp": 1.0},
         "eventID": format!("{shard}:{sequence}"),
     }]}))
     .expect("valid");
-    KinesisSource::new().records(event).remove(0)
+    event.records.remove(0)
+}
+
+/// The record at `i` of a batch.
+fn nth(records: &Records, i: usize) -> SourceRecord<'_> {
+    records.get(i).expect("the batch has that record")
 }
 
 #[test]
@@ -156,7 +161,12 @@ fn kinesis_response_reports_the_lowest_failed_sequence_per_shard() {
     let b1 = kinesis_record("shardId-000000000002", "900");
     let b2 = kinesis_record("shardId-000000000002", "1000");
     let response = KinesisSource::new()
-        .respond(&[&a1, &a2, &b2, &b1])
+        .respond(&[
+            SourceRecord::Kinesis(&a1),
+            SourceRecord::Kinesis(&a2),
+            SourceRecord::Kinesis(&b2),
+            SourceRecord::Kinesis(&b1),
+        ])
         .expect("ok");
     let ids: Vec<_> = response
         .batch_item_failures
@@ -260,7 +270,9 @@ fn sqs_response_lists_failed_message_ids() {
         thing("b", 2),
         thing("c", 3),
     ]));
-    let response = source.respond(&[&records[0], &records[2]]).expect("ok");
+    let response = source
+        .respond(&[nth(&records, 0), nth(&records, 2)])
+        .expect("ok");
     let ids: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -300,7 +312,7 @@ fn sources_without_partial_responses_fail_the_invocation_to_retry() {
     let records = source.records(testing::sns_event(&[thing("a", 1)]));
     assert!(source.respond(&[]).is_ok());
     assert!(matches!(
-        source.respond(&[&records[0]]),
+        source.respond(&[nth(&records, 0)]),
         Err(HandlerError::RetryInvocation { records: 1 })
     ));
 }
@@ -450,7 +462,9 @@ fn dynamodb_response_reports_the_lowest_failed_sequence_number() {
     let sample: DynamoDbEvent = fixture("aws-dynamodb-event.json");
     let source = DynamoDbSource::new();
     let records = source.records(sample);
-    let response = source.respond(&[&records[2], &records[1]]).expect("ok");
+    let response = source
+        .respond(&[nth(&records, 2), nth(&records, 1)])
+        .expect("ok");
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(
         response.batch_item_failures[0].item_identifier.as_deref(),
@@ -482,7 +496,7 @@ fn raw_records_become_raw_envelopes() {
             body: "not json".into(),
         },
     ]);
-    let first = source.decode(&records[0]).expect("ok");
+    let first = source.decode(nth(&records, 0)).expect("ok");
     assert_eq!(
         (
             first.id.as_str(),
@@ -495,11 +509,11 @@ fn raw_records_become_raw_envelopes() {
         first.raw_as::<Value>().expect("json")["status"],
         "authorized"
     );
-    let second = source.decode(&records[1]).expect("ok");
+    let second = source.decode(nth(&records, 1)).expect("ok");
     assert_eq!(second.raw_as::<String>().expect("text"), "not json");
     // The record serializes back verbatim.
     assert_eq!(
-        serde_json::to_value(&records[0]).expect("json"),
+        serde_json::to_value(nth(&records, 0)).expect("json"),
         json!({"id": "req-1", "timestamp": 5, "body": "{\"status\":\"authorized\"}"})
     );
 }
@@ -511,11 +525,11 @@ fn a_source_given_another_sources_record_says_so() {
         timestamp: 1,
         body: "{}".into(),
     }]);
-    assert!(KinesisSource::new().decode(&records[0]).is_err());
-    assert!(SqsSource::new().decode(&records[0]).is_err());
-    assert!(SnsSource::new().decode(&records[0]).is_err());
-    assert!(DynamoDbSource::new().decode(&records[0]).is_err());
-    assert!(EventBridgeSource::new().decode(&records[0]).is_err());
+    assert!(KinesisSource::new().decode(nth(&records, 0)).is_err());
+    assert!(SqsSource::new().decode(nth(&records, 0)).is_err());
+    assert!(SnsSource::new().decode(nth(&records, 0)).is_err());
+    assert!(DynamoDbSource::new().decode(nth(&records, 0)).is_err());
+    assert!(EventBridgeSource::new().decode(nth(&records, 0)).is_err());
 }
 
 #[test]
@@ -523,7 +537,7 @@ fn records_serialize_back_as_lambda_sent_them() {
     let event: KinesisEvent = fixture("aws-kinesis-event.json");
     let original: Value = fixture("aws-kinesis-event.json");
     let records = KinesisSource::new().records(event);
-    let back = serde_json::to_value(&records[0]).expect("json");
+    let back = serde_json::to_value(nth(&records, 0)).expect("json");
     assert_eq!(
         back["kinesis"]["data"],
         original["Records"][0]["kinesis"]["data"]
@@ -536,5 +550,5 @@ fn records_serialize_back_as_lambda_sent_them() {
     // And the round trip reads back to the same record.
     let reread: lambda_stream::aws_lambda_events::event::kinesis::KinesisEventRecord =
         serde_json::from_value(back).expect("reads back");
-    assert_eq!(Some(&reread), records[0].as_kinesis());
+    assert_eq!(Some(&reread), nth(&records, 0).as_kinesis());
 }

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use super::{Source, cmp_sequence_numbers};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// Reads DynamoDB stream events as change data capture.
 #[derive(Debug, Clone)]
@@ -130,22 +130,18 @@ impl Source for DynamoDbSource {
         "dynamodb"
     }
 
-    fn records(&self, event: Event) -> Vec<SourceRecord> {
-        event
-            .records
-            .into_iter()
-            .map(SourceRecord::DynamoDb)
-            .collect()
+    fn records(&self, event: Event) -> Records {
+        Records::DynamoDb(event.records)
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         match record {
             SourceRecord::DynamoDb(record) => self.change(record),
             _ => Err(DecodeError::new("not a DynamoDB stream record")),
         }
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<DynamoDbEventResponse, HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<DynamoDbEventResponse, HandlerError> {
         // One shard per invocation: Lambda restarts at the lowest failed sequence number.
         let lowest = retry
             .iter()

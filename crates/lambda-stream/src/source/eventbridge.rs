@@ -7,7 +7,7 @@ use serde_json::Value;
 use super::{Payload, RecordFacts, Source, decode_payload, retry_whole_invocation};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// Reads EventBridge events.
 #[derive(Debug, Clone, Default)]
@@ -37,11 +37,11 @@ impl Source for EventBridgeSource {
         "eventbridge"
     }
 
-    fn records(&self, event: EventBridgeEvent<Value>) -> Vec<SourceRecord> {
-        vec![SourceRecord::EventBridge(event)]
+    fn records(&self, event: EventBridgeEvent<Value>) -> Records {
+        Records::EventBridge(vec![event])
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         let SourceRecord::EventBridge(event) = record else {
             return Err(DecodeError::new("not an EventBridge event"));
         };
@@ -58,7 +58,7 @@ impl Source for EventBridgeSource {
         decode_payload(self.payload, &bytes, &facts)
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<(), HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {
         retry_whole_invocation(retry)
     }
 }

@@ -10,7 +10,7 @@ use aws_lambda_events::event::streams::KinesisEventResponse;
 use super::{Payload, RecordFacts, Source, cmp_sequence_numbers, decode_payload};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// Reads Kinesis stream events.
 #[derive(Debug, Clone, Default)]
@@ -40,15 +40,11 @@ impl Source for KinesisSource {
         "kinesis"
     }
 
-    fn records(&self, event: KinesisEvent) -> Vec<SourceRecord> {
-        event
-            .records
-            .into_iter()
-            .map(SourceRecord::Kinesis)
-            .collect()
+    fn records(&self, event: KinesisEvent) -> Records {
+        Records::Kinesis(event.records)
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         let SourceRecord::Kinesis(record) = record else {
             return Err(DecodeError::new("not a Kinesis record"));
         };
@@ -66,7 +62,7 @@ impl Source for KinesisSource {
         decode_payload(self.payload, &record.kinesis.data.0, &facts)
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<KinesisEventResponse, HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<KinesisEventResponse, HandlerError> {
         // Lambda restarts each shard at the sequence number reported for it; anything after
         // that in the shard is delivered again, so only the lowest one per shard matters.
         let mut lowest: BTreeMap<&str, &str> = BTreeMap::new();

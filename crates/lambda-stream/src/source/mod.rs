@@ -21,7 +21,7 @@ use serde_json::value::RawValue;
 
 use crate::envelope::{Envelope, PartialEnvelope};
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 mod dynamodb;
 mod eventbridge;
@@ -51,15 +51,15 @@ pub trait Source: Send + Sync + 'static {
     /// A short name for logs (`kinesis`, `sqs`, ...).
     fn name(&self) -> &'static str;
 
-    /// The event's records, in order.
-    fn records(&self, event: Self::Event) -> Vec<SourceRecord>;
+    /// The event's records, in order (the event's own vector, not a copy).
+    fn records(&self, event: Self::Event) -> Records;
 
     /// Decodes one record into an envelope.
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError>;
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError>;
 
     /// The response for Lambda given the records to deliver again (in batch order). Sources
     /// without partial batch responses fail the invocation when any record is to be retried.
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<Self::Response, HandlerError>;
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<Self::Response, HandlerError>;
 }
 
 /// How a source reads its payloads.
@@ -147,7 +147,7 @@ pub(crate) fn cmp_sequence_numbers(a: &str, b: &str) -> std::cmp::Ordering {
 
 /// Fails the invocation when records are to be retried but the source has no partial batch
 /// response.
-pub(crate) fn retry_whole_invocation(retry: &[&SourceRecord]) -> Result<(), HandlerError> {
+pub(crate) fn retry_whole_invocation(retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {
     if retry.is_empty() {
         Ok(())
     } else {

@@ -6,7 +6,7 @@
 use super::{RecordFacts, Source, raw_envelope, retry_whole_invocation};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::{RawRecord, SourceRecord};
+use crate::record::{RawRecord, Records, SourceRecord};
 
 /// Reads raw payloads.
 #[derive(Debug, Clone, Default)]
@@ -27,11 +27,11 @@ impl Source for RawSource {
         "raw"
     }
 
-    fn records(&self, event: Vec<RawRecord>) -> Vec<SourceRecord> {
-        event.into_iter().map(SourceRecord::Raw).collect()
+    fn records(&self, event: Vec<RawRecord>) -> Records {
+        Records::Raw(event)
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         let SourceRecord::Raw(record) = record else {
             return Err(DecodeError::new("not a raw record"));
         };
@@ -43,7 +43,7 @@ impl Source for RawSource {
         raw_envelope(record.body.as_bytes(), &facts)
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<(), HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {
         retry_whole_invocation(retry)
     }
 }

@@ -7,7 +7,7 @@ use aws_lambda_events::event::sns::SnsEvent;
 use super::{Payload, RecordFacts, Source, decode_payload, retry_whole_invocation};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// Reads SNS events.
 #[derive(Debug, Clone, Default)]
@@ -37,11 +37,11 @@ impl Source for SnsSource {
         "sns"
     }
 
-    fn records(&self, event: SnsEvent) -> Vec<SourceRecord> {
-        event.records.into_iter().map(SourceRecord::Sns).collect()
+    fn records(&self, event: SnsEvent) -> Records {
+        Records::Sns(event.records)
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         let SourceRecord::Sns(record) = record else {
             return Err(DecodeError::new("not an SNS record"));
         };
@@ -53,7 +53,7 @@ impl Source for SnsSource {
         decode_payload(self.payload, record.sns.message.as_bytes(), &facts)
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<(), HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {
         retry_whole_invocation(retry)
     }
 }

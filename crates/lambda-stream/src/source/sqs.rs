@@ -7,7 +7,7 @@ use serde::Deserialize;
 use super::{Payload, RecordFacts, Source, decode_payload};
 use crate::envelope::Envelope;
 use crate::error::{DecodeError, HandlerError};
-use crate::record::SourceRecord;
+use crate::record::{Records, SourceRecord};
 
 /// Reads SQS events.
 #[derive(Debug, Clone, Default)]
@@ -65,11 +65,11 @@ impl Source for SqsSource {
         "sqs"
     }
 
-    fn records(&self, event: SqsEvent) -> Vec<SourceRecord> {
-        event.records.into_iter().map(SourceRecord::Sqs).collect()
+    fn records(&self, event: SqsEvent) -> Records {
+        Records::Sqs(event.records)
     }
 
-    fn decode(&self, record: &SourceRecord) -> Result<Envelope, DecodeError> {
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         let SourceRecord::Sqs(message) = record else {
             return Err(DecodeError::new("not an SQS message"));
         };
@@ -110,7 +110,7 @@ impl Source for SqsSource {
         decode_payload(self.payload, body.as_bytes(), &facts)
     }
 
-    fn respond(&self, retry: &[&SourceRecord]) -> Result<SqsBatchResponse, HandlerError> {
+    fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<SqsBatchResponse, HandlerError> {
         let mut response = SqsBatchResponse::default();
         for message in retry.iter().filter_map(|r| r.as_sqs()) {
             match &message.message_id {
