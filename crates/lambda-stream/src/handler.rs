@@ -316,12 +316,19 @@ impl<S: Source> StreamHandler<S> {
             }
         }
         for (p, run) in runs.iter().enumerate() {
+            // A record is in at most one fault event per pipeline, even when several of its
+            // parts (after `split`) failed.
+            let mut in_a_fault = vec![false; records.len()];
             for (members, error) in &run.failures {
-                // The envelopes were dropped as units went by; faults are rare, decode again.
-                let failed_events: Vec<(SourceRecord<'_>, Option<Envelope>)> = members
+                let positions: Vec<usize> = members
                     .iter()
                     .filter(|i| reports[*i].pipelines[p] == RecordState::Fault)
-                    .filter_map(|i| records.get(i))
+                    .filter(|i| !std::mem::replace(&mut in_a_fault[*i], true))
+                    .collect();
+                // The envelopes were dropped as units went by; faults are rare, decode again.
+                let failed_events: Vec<(SourceRecord<'_>, Option<Envelope>)> = positions
+                    .iter()
+                    .filter_map(|i| records.get(*i))
                     .map(|record| (record, self.source.decode(record).ok()))
                     .collect();
                 let failed: Vec<FailedRecord<'_>> = failed_events
@@ -335,12 +342,7 @@ impl<S: Source> StreamHandler<S> {
                     continue;
                 }
                 faults.push(fault_event(&run.name, error, &failed, &invocation.tags));
-                fault_records.extend(
-                    members
-                        .iter()
-                        .filter(|i| reports[*i].pipelines[p] == RecordState::Fault)
-                        .map(|i| (i, p)),
-                );
+                fault_records.extend(positions.into_iter().map(|i| (i, p)));
             }
         }
 

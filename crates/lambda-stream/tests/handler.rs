@@ -390,3 +390,58 @@ async fn the_handler_answers_a_lambda_json_event_like_the_runtime_would() {
         json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a00"}]})
     );
 }
+
+/// Collects what a subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn one_structured_summary_line_per_invocation() {
+    use lambda_stream::lambda_runtime::tracing::{Dispatch, dispatcher, subscriber};
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let json_logs = subscriber::fmt()
+        .json()
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = dispatcher::set_default(&Dispatch::new(json_logs));
+
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("things").filter(on_type("thing-*")))
+        .faults_to(Arc::new(InMemoryPublisher::new()));
+    let events = vec![event(0, "thing-created"), event(1, "order-placed")];
+    handler
+        .handle(testing::kinesis_event(&events))
+        .await
+        .expect("ok");
+
+    let text = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf8");
+    let summaries: Vec<Value> = text
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line["fields"]["message"] == "invocation summary")
+        .collect();
+    assert_eq!(summaries.len(), 1, "{text}");
+    let summary: Value = serde_json::from_str(
+        summaries[0]["fields"]["summary"]
+            .as_str()
+            .expect("summary field"),
+    )
+    .expect("summary is JSON");
+    assert_eq!(summary["source"], "kinesis");
+    assert_eq!(summary["records"], 2);
+    assert_eq!(summary["pipelines"][0]["name"], "things");
+    assert_eq!(summary["pipelines"][0]["delivered"], 1);
+    assert_eq!(summary["pipelines"][0]["filtered"], 1);
+    assert!(summary["duration_ms"].is_number());
+}

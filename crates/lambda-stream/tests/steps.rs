@@ -285,6 +285,30 @@ async fn split_makes_parts_and_the_record_ends_in_its_worst_part() {
 }
 
 #[tokio::test]
+async fn a_record_split_into_failing_parts_is_in_one_fault_event() {
+    let pipeline = Pipeline::new("p").split(|_| Ok(vec![1, 2, 3])).map(|uow| {
+        if uow.value > 1 {
+            Err(StepError::new(format!("part {} failed", uow.value)))
+        } else {
+            Ok(())
+        }
+    });
+    let (report, faults) = run(pipeline, &things(2)).await;
+    assert_eq!(
+        states(&report),
+        vec![RecordState::Fault, RecordState::Fault]
+    );
+    let published = faults.envelopes();
+    assert_eq!(
+        published.len(),
+        2,
+        "one fault per record, not per failed part"
+    );
+    let err: serde_json::Value = published[0].field("err").expect("err");
+    assert_eq!(err["message"], "part 2 failed");
+}
+
+#[tokio::test]
 async fn batch_by_count_and_bytes_settles_as_one() {
     let sizes = Arc::new(Mutex::new(Vec::new()));
     let s = Arc::clone(&sizes);
