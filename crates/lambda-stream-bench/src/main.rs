@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_stream_bench::{
-    CountingPublisher, RECORDS, base64_records, floor_base64_typed, floor_typed, floor_value,
-    handler, kinesis_event, kinesis_event_json, process, run_pipeline,
+    CountingPublisher, RECORDS, RawRecordsEvent, base64_records, floor_base64_typed, floor_typed,
+    floor_value, handler, kinesis_event, kinesis_event_json, process, run_pipeline,
 };
 
 const ROUNDS: usize = 15;
@@ -66,7 +66,7 @@ fn main() {
     let json = kinesis_event_json(RECORDS);
     let event = kinesis_event(RECORDS);
     let encoded = base64_records(&event);
-    let mut best = [Duration::MAX; 7];
+    let mut best = [Duration::MAX; 9];
     for _ in 0..ROUNDS {
         let fresh: KinesisEvent = serde_json::from_slice(&json).unwrap_or_default();
         let mut report = None;
@@ -91,6 +91,13 @@ fn main() {
             time(|| {
                 black_box(floor_value(black_box(&event)));
             }),
+            time(|| {
+                black_box(serde_json::from_slice::<RawRecordsEvent>(&json).ok());
+            }),
+            {
+                let raw: Option<RawRecordsEvent> = serde_json::from_slice(&json).ok();
+                time(|| drop(black_box(raw)))
+            },
         ];
         for (b, t) in best.iter_mut().zip(timings) {
             *b = (*b).min(t);
@@ -104,6 +111,8 @@ fn main() {
         typed,
         base64_typed,
         value,
+        parse_raw_records,
+        free_raw_records,
     ] = best;
     let pipeline = work + free_batch;
 
@@ -143,6 +152,14 @@ fn main() {
     row(
         "  of which parsing the Lambda event (aws_lambda_events)",
         parse_event,
+    );
+    row(
+        "  (were each record kept as raw JSON: parsing the event)",
+        parse_raw_records,
+    );
+    row(
+        "  (were each record kept as raw JSON: freeing the event)",
+        free_raw_records,
     );
     row(
         "floor: serde typed borrowed envelope parse+serialize",
