@@ -19,7 +19,7 @@ pub use config::Config;
 pub use envelope::{Envelope, EnvelopeBuilder, EnvelopeError, S3Pointer, TagValue, Tags};
 pub use error::{DecodeError, ErrorClass, FailureMode, HandlerError, StepError};
 pub use fault::{FAULT_EVENT_TYPE, fault_event};
-pub use handler::{RecordReport, RecordState, Report, StreamHandler};
+pub use handler::{RecordReport, RecordState, Report, StreamHandler, StreamService};
 pub use pipeline::Pipeline;
 pub use publish::{InMemoryPublisher, PublishEntry, Publisher};
 pub use record::{RawRecord, Records, SourceRecord};

@@ -445,3 +445,27 @@ async fn one_structured_summary_line_per_invocation() {
     assert_eq!(summary["pipelines"][0]["filtered"], 1);
     assert!(summary["duration_ms"].is_number());
 }
+
+#[tokio::test]
+async fn the_handler_is_a_tower_service_of_lambda_events() {
+    use lambda_stream::lambda_runtime::tower::ServiceExt;
+    use lambda_stream::lambda_runtime::{Context, LambdaEvent};
+    let service = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(
+            Pipeline::new("p")
+                .on_failure(FailureMode::Retry)
+                .map(|uow| match uow.event.id.as_str() {
+                    "e1" => Err(StepError::new("x")),
+                    _ => Ok(()),
+                }),
+        )
+        .into_service();
+    let events = vec![event(0, "thing-created"), event(1, "thing-created")];
+    let lambda_event = LambdaEvent::new(testing::sqs_event(&events), Context::default());
+    let response = service.clone().oneshot(lambda_event).await.expect("ok");
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        "059f36b4-87a3-44ab-83d2-661975830a01"
+    );
+    assert_eq!(response.batch_item_failures.len(), 1);
+}
