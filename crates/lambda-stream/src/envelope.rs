@@ -953,8 +953,9 @@ impl<'de> Deserialize<'de> for PartialEnvelope {
                                 set_once(&mut tags, "tags", t)?;
                             }
                         }
-                        Key::Raw => raw = map.next_value::<Option<Box<RawValue>>>()?,
-                        Key::Eem => eem = map.next_value::<Option<Box<RawValue>>>()?,
+                        // Kept as written, `null` included, so a round trip keeps it.
+                        Key::Raw => raw = Some(map.next_value::<Box<RawValue>>()?),
+                        Key::Eem => eem = Some(map.next_value::<Box<RawValue>>()?),
                         Key::S3 => s3 = map.next_value::<Option<S3Pointer>>()?,
                         Key::Other(name) => {
                             let value = map.next_value::<Box<RawValue>>()?;
@@ -1125,7 +1126,9 @@ mod tests {
         assert_eq!(envelope.timestamp, 1_600_000_000_000);
         assert_eq!(envelope.partition_key, None);
         assert!(envelope.tags.is_empty());
-        assert!(envelope.raw.is_none());
+        // `raw: null` is kept as written, so it survives a round trip.
+        assert_eq!(envelope.raw.as_ref().map(|r| r.get()), Some("null"));
+        assert!(envelope.to_json().ends_with(r#""raw":null}"#));
     }
 
     #[test]
