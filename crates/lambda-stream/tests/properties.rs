@@ -247,3 +247,42 @@ proptest! {
         prop_assert_eq!(back, original);
     }
 }
+
+proptest! {
+    #[test]
+    fn any_bytes_decode_to_an_envelope_or_a_clear_error_never_a_panic(
+        payloads in prop::collection::vec(
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..64),
+                json_value().prop_map(|v| v.to_string().into_bytes()),
+                "\\{\"(id|type|timestamp|tags|partitionKey|raw|s3)\":[^}]{0,20}\\}"
+                    .prop_map(String::into_bytes),
+            ],
+            1..20,
+        ),
+    ) {
+        let payloads: Vec<(String, Vec<u8>)> =
+            payloads.into_iter().map(|p| ("k".to_string(), p)).collect();
+        let faults = Arc::new(InMemoryPublisher::new());
+        let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+            .pipeline(Pipeline::new("p"))
+            .faults_to(faults.clone());
+        let report = paused_runtime().block_on(
+            handler.process(testing::kinesis_event_from_payloads(&payloads), Invocation::local()),
+        );
+        prop_assert_eq!(report.records.len(), payloads.len());
+        for record in &report.records {
+            let decoded = record.decode_error.is_none() && !record.skipped;
+            let expected = if decoded { RecordState::Delivered } else if record.skipped {
+                RecordState::Filtered
+            } else {
+                RecordState::Fault
+            };
+            prop_assert_eq!(record.pipelines[0], expected);
+            if let Some(reason) = &record.decode_error {
+                prop_assert!(reason.starts_with("record shardId-"), "{}", reason);
+            }
+        }
+        prop_assert_eq!(faults.published().len(), report.summary.undecodable);
+    }
+}
