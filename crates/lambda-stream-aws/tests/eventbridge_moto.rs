@@ -1,0 +1,270 @@
+//! The EventBridge sink against `moto_server` on 127.0.0.1 (started by `scripts/test`, which
+//! sets `LAMBDA_STREAM_MOTO_ENDPOINT`): events published by a pipeline, and fault events,
+//! delivered through a bus rule to an SQS queue and read back. Each test makes its own bus,
+//! rule and queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_eventbridge::config::{Credentials, Region};
+use aws_sdk_eventbridge::types::Target;
+use lambda_stream::testing;
+use lambda_stream::{
+    Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
+};
+use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
+use serde_json::{Value, json};
+
+/// The moto endpoint, or `None` (with a note) when the test runs without one. Under
+/// `scripts/test` moto is required, so a missing endpoint fails instead of skipping.
+fn moto_endpoint() -> Option<String> {
+    match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
+        Ok(endpoint) => Some(endpoint),
+        Err(_) => {
+            assert!(
+                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
+                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
+            );
+            eprintln!("skipped: no moto_server (run scripts/test to start one)");
+            None
+        }
+    }
+}
+
+async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
+        .load()
+        .await
+}
+
+/// A bus with a rule sending events of `source` to a new queue; returns the bus name and the
+/// queue URL.
+async fn bus_to_queue(config: &aws_config::SdkConfig, source: &str) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let bus = format!("hub-{id}");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("bus");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("q-{id}"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("queue url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("queue arn");
+    let rule = format!("to-queue-{id}");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(json!({ "source": [source] }).to_string())
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+    (bus, queue_url)
+}
+
+/// Reads up to `expected` messages (waiting a few seconds at most) and returns the
+/// EventBridge events in their bodies.
+async fn read_events(
+    config: &aws_config::SdkConfig,
+    queue_url: &str,
+    expected: usize,
+) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let mut events = Vec::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages() {
+            let body: Value = serde_json::from_str(message.body().unwrap_or("null")).expect("json");
+            events.push(body);
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        if events.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    events
+}
+
+fn order(n: usize) -> Envelope {
+    Envelope::builder("order-placed")
+        .id(format!("e{n}"))
+        .timestamp(1_764_000_000_000)
+        .partition_key(format!("order-{n}"))
+        .entity(
+            "order",
+            &json!({"id": format!("order-{n}"), "note": "crème brûlée 😀"}),
+        )
+        .build()
+        .expect("valid")
+}
+
+#[tokio::test]
+async fn a_pipeline_publishes_to_the_bus_and_a_rule_delivers_every_event() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let (bus, queue_url) = bus_to_queue(&config, "external").await;
+    let publisher = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        EventBridgeConfig::new(&bus),
+    ));
+    let external = Arc::new(publisher.with_source("external"));
+    let pipeline = Pipeline::new("orders-to-order-subsystem")
+        .filter(on_type("order-*"))
+        .map(|uow| {
+            Envelope::builder("order-placed-v1")
+                .id(uow.event.id.clone())
+                .partition_key(uow.partition_key())
+                .entity("order", &uow.event.entity::<Value>()?)
+                .build()
+                .map_err(StepError::from)
+        })
+        .publish(external, 2);
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(pipeline)
+        .faults_to(publisher);
+
+    let orders: Vec<Envelope> = (0..23).map(order).collect();
+    let report = handler
+        .process(testing::kinesis_event(&orders), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 23,
+        "{:?}",
+        report.summary
+    );
+    assert!(report.response.expect("ok").batch_item_failures.is_empty());
+
+    let delivered = read_events(&config, &queue_url, 23).await;
+    assert_eq!(delivered.len(), 23);
+    let mut ids: Vec<String> = delivered
+        .iter()
+        .map(|event| {
+            assert_eq!(event["source"], "external");
+            assert_eq!(event["detail-type"], "order-placed-v1");
+            let detail = &event["detail"];
+            assert_eq!(detail["type"], "order-placed-v1");
+            assert_eq!(detail["order"]["note"], "crème brûlée 😀");
+            assert_eq!(detail["tags"]["pipeline"], "orders-to-order-subsystem");
+            detail["id"].as_str().unwrap_or_default().to_string()
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 23, "every event delivered once");
+}
+
+#[tokio::test]
+async fn fault_events_go_to_the_bus_with_the_record_to_resubmit() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let (bus, queue_url) = bus_to_queue(&config, "custom").await;
+    let publisher = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        EventBridgeConfig::new(&bus),
+    ));
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").map(|uow| {
+            if uow.event.id == "e1" {
+                Err(StepError::permanent("order e1 is broken"))
+            } else {
+                Ok(())
+            }
+        }))
+        .faults_to(publisher);
+    let report = handler
+        .process(
+            testing::kinesis_event(&[order(0), order(1)]),
+            Invocation::local(),
+        )
+        .await;
+    assert!(report.response.is_ok());
+    assert_eq!(report.summary.faults_published, 1);
+
+    let delivered = read_events(&config, &queue_url, 1).await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0]["detail-type"], "fault");
+    let detail = &delivered[0]["detail"];
+    assert_eq!(detail["err"]["message"], "order e1 is broken");
+    assert_eq!(detail["uow"]["pipeline"], "p");
+    assert_eq!(detail["uow"]["record"]["eventSource"], "aws:kinesis");
+    assert_eq!(detail["uow"]["event"]["id"], "e1");
+}
+
+#[tokio::test]
+async fn an_unknown_bus_fails_each_entry_as_permanent() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let mut settings = EventBridgeConfig::new(format!("no-such-bus-{}", uuid::Uuid::new_v4()));
+    settings.retry = lambda_stream_aws::RetryPolicy::none();
+    let publisher = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        settings,
+    ));
+    let entries = vec![lambda_stream::PublishEntry::from_envelope(&order(0))];
+    let results = lambda_stream::Publisher::publish(publisher.as_ref(), &entries).await;
+    assert_eq!(results.len(), 1);
+    let error = results[0]
+        .as_ref()
+        .expect_err("an unknown bus is not delivered");
+    assert_eq!(error.class(), lambda_stream::ErrorClass::Permanent);
+    assert!(
+        error.message().contains("ResourceNotFoundException"),
+        "{error}"
+    );
+}
