@@ -4,6 +4,9 @@
 
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+use lambda_stream::{PublishEntry, StepError};
+
 /// Attempts and delays for retrying a request or its failed entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
@@ -53,6 +56,126 @@ impl RetryPolicy {
     pub fn may_retry_after(&self, attempt: u32) -> bool {
         attempt + 1 < self.max_attempts.max(1)
     }
+}
+
+/// What a batch service said of one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryOutcome {
+    /// Accepted.
+    Accepted,
+    /// Rejected, with the service's error code and message.
+    Rejected {
+        /// The error code, e.g. `ThrottlingException`.
+        code: String,
+        /// The error message.
+        message: String,
+    },
+}
+
+/// A failure of a whole request.
+#[derive(Debug, Clone)]
+pub struct CallError {
+    /// True for throttling, timeouts, dispatch failures and server errors.
+    pub retryable: bool,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// How one sink's batch call behaves, for [`send_with_retry`].
+pub(crate) struct BatchCall<'s> {
+    /// The operation's name, for messages (`PutEvents`, `PutRecords`).
+    pub(crate) operation: &'s str,
+    /// Entry error codes worth retrying.
+    pub(crate) retryable_codes: &'s [&'s str],
+}
+
+/// Sends `entries` with `call`, retrying only the entries that failed for a transient reason
+/// (or all of them when the whole request failed transiently), with backoff and jitter.
+/// Entries `precheck` refuses are never sent. Returns one result per entry, in order.
+pub(crate) async fn send_with_retry<'a, F>(
+    policy: &RetryPolicy,
+    how: &BatchCall<'_>,
+    entries: &'a [PublishEntry],
+    precheck: impl Fn(&PublishEntry) -> Result<(), StepError>,
+    mut call: F,
+) -> Vec<Result<(), StepError>>
+where
+    F: FnMut(Vec<&'a PublishEntry>) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>>,
+{
+    let operation = how.operation;
+    let mut results: Vec<Option<Result<(), StepError>>> = entries
+        .iter()
+        .map(|entry| precheck(entry).err().map(Err))
+        .collect();
+    let mut pending: Vec<usize> = (0..entries.len())
+        .filter(|i| results[*i].is_none())
+        .collect();
+    let mut last_reason: Vec<String> = vec![String::new(); entries.len()];
+    let mut attempt = 0;
+    while !pending.is_empty() {
+        if attempt > 0 {
+            policy.wait_before(attempt).await;
+        }
+        match call(pending.iter().map(|i| &entries[*i]).collect()).await {
+            Err(error) => {
+                tracing::warn!(operation, attempt, retryable = error.retryable, message = %error.message, "request failed");
+                if !error.retryable {
+                    for i in pending.drain(..) {
+                        results[i] = Some(Err(StepError::permanent(format!(
+                            "{operation} failed: {}",
+                            error.message
+                        ))
+                        .with_name(format!("{operation}Error"))));
+                    }
+                    break;
+                }
+                for i in &pending {
+                    last_reason[*i] = error.message.clone();
+                }
+            }
+            Ok(outcomes) => {
+                let mut still = Vec::new();
+                for (position, i) in pending.iter().enumerate() {
+                    match outcomes.get(position) {
+                        Some(EntryOutcome::Accepted) => results[*i] = Some(Ok(())),
+                        Some(EntryOutcome::Rejected { code, message })
+                            if how.retryable_codes.contains(&code.as_str()) =>
+                        {
+                            last_reason[*i] = format!("{code}: {message}");
+                            still.push(*i);
+                        }
+                        Some(EntryOutcome::Rejected { code, message }) => {
+                            results[*i] = Some(Err(StepError::permanent(format!(
+                                "{operation} rejected the entry: {code}: {message}"
+                            ))
+                            .with_name(code.clone())));
+                        }
+                        None => {
+                            last_reason[*i] = "the response had no result for this entry".into();
+                            still.push(*i);
+                        }
+                    }
+                }
+                pending = still;
+            }
+        }
+        if !policy.may_retry_after(attempt) {
+            break;
+        }
+        attempt += 1;
+    }
+    for i in pending {
+        results[i] = Some(Err(StepError::retryable(format!(
+            "{operation}: not accepted after {} attempt(s): {}",
+            attempt + 1,
+            last_reason[i]
+        ))
+        .with_name(format!("{operation}RetriesExhausted"))));
+    }
+    results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(StepError::new("no result was recorded"))))
+        .collect()
 }
 
 #[cfg(test)]

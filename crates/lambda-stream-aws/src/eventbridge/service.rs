@@ -5,7 +5,8 @@ use futures::future::BoxFuture;
 use lambda_stream::{PublishEntry, StepError};
 
 use super::request::check_entry;
-use crate::retry::RetryPolicy;
+use crate::retry::{BatchCall, RetryPolicy, send_with_retry};
+pub use crate::retry::{CallError, EntryOutcome};
 
 /// One PutEvents request.
 #[derive(Debug)]
@@ -20,29 +21,6 @@ pub struct PutEventsRequest<'a> {
     pub entries: Vec<&'a PublishEntry>,
 }
 
-/// What the service said of one entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EntryOutcome {
-    /// Accepted.
-    Accepted,
-    /// Rejected, with the service's error code and message.
-    Rejected {
-        /// The error code, e.g. `ThrottlingException`.
-        code: String,
-        /// The error message.
-        message: String,
-    },
-}
-
-/// A failure of the whole request.
-#[derive(Debug, Clone)]
-pub struct CallError {
-    /// True for throttling, timeouts, dispatch failures and server errors.
-    pub retryable: bool,
-    /// What went wrong.
-    pub message: String,
-}
-
 /// The PutEvents call. Implemented for the SDK client; tests implement it to script answers.
 pub trait PutEventsApi: Send + Sync + 'static {
     /// Sends one request; on success, one outcome per entry, in order.
@@ -53,16 +31,16 @@ pub trait PutEventsApi: Send + Sync + 'static {
 }
 
 /// Entry error codes worth retrying: the entry itself was fine.
-fn is_retryable_code(code: &str) -> bool {
-    matches!(
-        code,
-        "ThrottlingException" | "InternalFailure" | "InternalException" | "ServiceUnavailable"
-    )
-}
+const RETRYABLE_CODES: &[&str] = &[
+    "ThrottlingException",
+    "InternalFailure",
+    "InternalException",
+    "ServiceUnavailable",
+];
 
 /// Request error codes worth retrying.
 pub(crate) fn is_retryable_request_code(code: &str) -> bool {
-    is_retryable_code(code)
+    RETRYABLE_CODES.contains(&code)
         || matches!(
             code,
             "Throttling"
@@ -82,85 +60,25 @@ pub(crate) async fn put_events_with_retry(
     policy: &RetryPolicy,
     entries: &[PublishEntry],
 ) -> Vec<Result<(), StepError>> {
-    let mut results: Vec<Option<Result<(), StepError>>> = entries
-        .iter()
-        .map(|entry| check_entry(source, entry).err().map(Err))
-        .collect();
-    let mut pending: Vec<usize> = (0..entries.len())
-        .filter(|i| results[*i].is_none())
-        .collect();
-    let mut last_reason: Vec<String> = vec![String::new(); entries.len()];
-    let mut attempt = 0;
-    while !pending.is_empty() {
-        if attempt > 0 {
-            policy.wait_before(attempt).await;
-        }
-        let request = PutEventsRequest {
-            bus_name,
-            source,
-            endpoint_id,
-            entries: pending.iter().map(|i| &entries[*i]).collect(),
-        };
-        match api.put_events(request).await {
-            Err(error) => {
-                tracing::warn!(attempt, retryable = error.retryable, message = %error.message, "PutEvents failed");
-                if !error.retryable {
-                    for i in pending.drain(..) {
-                        results[i] = Some(Err(StepError::permanent(format!(
-                            "PutEvents failed: {}",
-                            error.message
-                        ))
-                        .with_name("PutEventsError")));
-                    }
-                    break;
-                }
-                for i in &pending {
-                    last_reason[*i] = error.message.clone();
-                }
-            }
-            Ok(outcomes) => {
-                let mut still = Vec::new();
-                for (position, i) in pending.iter().enumerate() {
-                    match outcomes.get(position) {
-                        Some(EntryOutcome::Accepted) => results[*i] = Some(Ok(())),
-                        Some(EntryOutcome::Rejected { code, message })
-                            if is_retryable_code(code) =>
-                        {
-                            last_reason[*i] = format!("{code}: {message}");
-                            still.push(*i);
-                        }
-                        Some(EntryOutcome::Rejected { code, message }) => {
-                            results[*i] = Some(Err(StepError::permanent(format!(
-                                "EventBridge rejected the entry: {code}: {message}"
-                            ))
-                            .with_name(code.clone())));
-                        }
-                        None => {
-                            last_reason[*i] = "the response had no result for this entry".into();
-                            still.push(*i);
-                        }
-                    }
-                }
-                pending = still;
-            }
-        }
-        if !policy.may_retry_after(attempt) {
-            break;
-        }
-        attempt += 1;
-    }
-    for i in pending {
-        results[i] = Some(Err(StepError::retryable(format!(
-            "not accepted after {} attempt(s): {}",
-            attempt + 1,
-            last_reason[i]
-        ))
-        .with_name("PutEventsRetriesExhausted")));
-    }
-    results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| Err(StepError::new("no result was recorded"))))
-        .collect()
+    let how = BatchCall {
+        operation: "PutEvents",
+        retryable_codes: RETRYABLE_CODES,
+    };
+    send_with_retry(
+        policy,
+        &how,
+        entries,
+        |entry| check_entry(source, entry),
+        |batch| {
+            api.put_events(PutEventsRequest {
+                bus_name,
+                source,
+                endpoint_id,
+                entries: batch,
+            })
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
