@@ -17,10 +17,14 @@
 
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+#[cfg(feature = "kinesis")]
+pub mod kinesis;
 pub mod retry;
 
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
+#[cfg(feature = "kinesis")]
+pub use kinesis::{KinesisConfig, KinesisPublisher};
 pub use retry::RetryPolicy;
 
 /// A sink's configuration is missing or wrong.

@@ -81,6 +81,36 @@ pub struct CallError {
     pub message: String,
 }
 
+/// Classifies an SDK error: timeouts, dispatch failures, unreadable responses and the
+/// service's codes that `retryable_code` accepts are worth retrying; anything else the
+/// service refused (validation, access, missing resources) is not.
+pub(crate) fn call_error<E, R>(
+    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+    retryable_code: impl Fn(&str) -> bool,
+) -> CallError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    use aws_smithy_runtime_api::client::result::SdkError;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let retryable = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
+        SdkError::ServiceError(service) => service.err().code().is_some_and(&retryable_code),
+        _ => false,
+    };
+    let message = match error.code() {
+        Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
+        None => format!(
+            "{}",
+            aws_smithy_types::error::display::DisplayErrorContext(&error)
+        ),
+    };
+    CallError { retryable, message }
+}
+
 /// How one sink's batch call behaves, for [`send_with_retry`].
 pub(crate) struct BatchCall<'s> {
     /// The operation's name, for messages (`PutEvents`, `PutRecords`).

@@ -6,39 +6,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_eventbridge::config::{Credentials, Region};
+mod common;
+
 use aws_sdk_eventbridge::types::Target;
+use common::{moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
 };
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
 use serde_json::{Value, json};
-
-/// The moto endpoint, or `None` (with a note) when the test runs without one. Under
-/// `scripts/test` moto is required, so a missing endpoint fails instead of skipping.
-fn moto_endpoint() -> Option<String> {
-    match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
-        Ok(endpoint) => Some(endpoint),
-        Err(_) => {
-            assert!(
-                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
-                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
-            );
-            eprintln!("skipped: no moto_server (run scripts/test to start one)");
-            None
-        }
-    }
-}
-
-async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "moto"))
-        .load()
-        .await
-}
 
 /// A bus with a rule sending events of `source` to a new queue; returns the bus name and the
 /// queue URL.

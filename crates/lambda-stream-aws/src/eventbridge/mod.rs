@@ -33,7 +33,6 @@ pub mod service;
 
 use std::sync::Arc;
 
-use aws_sdk_eventbridge::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -187,7 +186,7 @@ impl PutEventsApi for aws_sdk_eventbridge::Client {
                 .set_endpoint_id(request.endpoint_id.map(str::to_string))
                 .send()
                 .await
-                .map_err(call_error)?;
+                .map_err(|e| crate::retry::call_error(e, service::is_retryable_request_code))?;
             Ok(output
                 .entries()
                 .iter()
@@ -202,33 +201,6 @@ impl PutEventsApi for aws_sdk_eventbridge::Client {
         }
         .boxed()
     }
-}
-
-/// Classifies an SDK error: throttling, timeouts, dispatch failures and server errors are
-/// worth retrying; anything the service refused (validation, access) is not.
-fn call_error<E, R>(error: SdkError<E, R>) -> CallError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let retryable = match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        SdkError::ServiceError(service) => service
-            .err()
-            .code()
-            .is_some_and(service::is_retryable_request_code),
-        _ => false,
-    };
-    let message = match error.code() {
-        Some(code) => format!("{code}: {}", error.message().unwrap_or_default()),
-        None => format!(
-            "{}",
-            aws_sdk_eventbridge::error::DisplayErrorContext(&error)
-        ),
-    };
-    CallError { retryable, message }
 }
 
 #[cfg(test)]
