@@ -279,3 +279,27 @@ pub struct RawRecordsEvent {
     #[serde(rename = "Records")]
     pub records: Vec<Box<RawValue>>,
 }
+
+/// Builds the PutEvents requests (entries of 10) for `events`: serializing each envelope and
+/// making the SDK's entries. Returns the entries built.
+pub fn build_put_events(events: &[Envelope]) -> usize {
+    let entries: Vec<PublishEntry> = events.iter().map(PublishEntry::from_envelope).collect();
+    let mut built = 0;
+    for chunk in entries.chunks(lambda_stream_aws::eventbridge::request::MAX_ENTRIES) {
+        let refs: Vec<&PublishEntry> = chunk.iter().collect();
+        built +=
+            lambda_stream_aws::eventbridge::request::sdk_entries("hub-bus", "custom", &refs).len();
+    }
+    built
+}
+
+/// Builds the PutRecords requests (records of 500) for `events`.
+pub fn build_put_records(events: &[Envelope]) -> usize {
+    let entries: Vec<PublishEntry> = events.iter().map(PublishEntry::from_envelope).collect();
+    let mut built = 0;
+    for chunk in entries.chunks(lambda_stream_aws::kinesis::request::MAX_RECORDS) {
+        let refs: Vec<&PublishEntry> = chunk.iter().collect();
+        built += lambda_stream_aws::kinesis::request::sdk_entries(&refs).map_or(0, |e| e.len());
+    }
+    built
+}

@@ -66,7 +66,9 @@ fn main() {
     let json = kinesis_event_json(RECORDS);
     let event = kinesis_event(RECORDS);
     let encoded = base64_records(&event);
-    let mut best = [Duration::MAX; 9];
+    let envelopes: Vec<lambda_stream::Envelope> =
+        (0..RECORDS).map(lambda_stream_bench::envelope).collect();
+    let mut best = [Duration::MAX; 11];
     for _ in 0..ROUNDS {
         let fresh: KinesisEvent = serde_json::from_slice(&json).unwrap_or_default();
         let mut report = None;
@@ -98,6 +100,14 @@ fn main() {
                 let raw: Option<RawRecordsEvent> = serde_json::from_slice(&json).ok();
                 time(|| drop(black_box(raw)))
             },
+            time(|| {
+                black_box(lambda_stream_bench::build_put_events(black_box(&envelopes)));
+            }),
+            time(|| {
+                black_box(lambda_stream_bench::build_put_records(black_box(
+                    &envelopes,
+                )));
+            }),
         ];
         for (b, t) in best.iter_mut().zip(timings) {
             *b = (*b).min(t);
@@ -113,6 +123,8 @@ fn main() {
         value,
         parse_raw_records,
         free_raw_records,
+        put_events_requests,
+        put_records_requests,
     ] = best;
     let pipeline = work + free_batch;
 
@@ -130,13 +142,13 @@ fn main() {
     );
     let row = |label: &str, time: Duration| {
         println!(
-            "  {label:<56} {:>8.2} ms {:>10.0} records/s",
+            "  {label:<62} {:>8.2} ms {:>10.0} records/s",
             time.as_secs_f64() * 1e3,
             per_second(RECORDS, time)
         );
     };
     let ratio = |label: &str, a: Duration, b: Duration| {
-        println!("  {label:<56} {:>8.2}x", a.as_secs_f64() / b.as_secs_f64());
+        println!("  {label:<62} {:>8.2}x", a.as_secs_f64() / b.as_secs_f64());
     };
     println!();
     row(
@@ -170,6 +182,14 @@ fn main() {
         base64_typed,
     );
     row("floor: serde_json::Value parse+serialize", value);
+    row(
+        "sink: building PutEvents requests (serialize + SDK entries)",
+        put_events_requests,
+    );
+    row(
+        "sink: building PutRecords requests (serialize + SDK entries)",
+        put_records_requests,
+    );
     println!();
     ratio("pipeline / typed floor", pipeline, typed);
     ratio("pipeline's own work / typed floor", work, typed);

@@ -33,7 +33,6 @@ pub mod service;
 
 use std::sync::Arc;
 
-use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_stream::{BatchLimits, PublishEntry, Publisher, StepError};
@@ -168,18 +167,7 @@ impl PutEventsApi for aws_sdk_eventbridge::Client {
         request: PutEventsRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
         async move {
-            let entries: Vec<PutEventsRequestEntry> = request
-                .entries
-                .iter()
-                .map(|entry| {
-                    PutEventsRequestEntry::builder()
-                        .event_bus_name(request.bus_name)
-                        .source(request.source)
-                        .detail_type(&entry.event_type)
-                        .detail(&entry.json)
-                        .build()
-                })
-                .collect();
+            let entries = request::sdk_entries(request.bus_name, request.source, &request.entries);
             let output = self
                 .put_events()
                 .set_entries(Some(entries))

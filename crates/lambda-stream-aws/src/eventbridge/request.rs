@@ -5,6 +5,7 @@
 //! carries at most 10 entries and 256 KB (262,144 bytes) in all; one entry alone may weigh
 //! the whole 256 KB.
 
+use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use lambda_stream::{PublishEntry, StepError};
 
 /// The most entries one PutEvents request carries.
@@ -35,6 +36,25 @@ pub fn check_entry(source: &str, entry: &PublishEntry) -> Result<(), StepError> 
         .with_name("EntryTooLarge"));
     }
     Ok(())
+}
+
+/// The SDK's request entries for `entries`.
+pub fn sdk_entries(
+    bus_name: &str,
+    source: &str,
+    entries: &[&PublishEntry],
+) -> Vec<PutEventsRequestEntry> {
+    entries
+        .iter()
+        .map(|entry| {
+            PutEventsRequestEntry::builder()
+                .event_bus_name(bus_name)
+                .source(source)
+                .detail_type(&entry.event_type)
+                .detail(&entry.json)
+                .build()
+        })
+        .collect()
 }
 
 #[cfg(test)]

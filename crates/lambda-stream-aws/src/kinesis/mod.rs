@@ -13,8 +13,6 @@ pub mod service;
 
 use std::sync::Arc;
 
-use aws_sdk_kinesis::primitives::Blob;
-use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_stream::{BatchLimits, PublishEntry, Publisher, StepError};
@@ -127,18 +125,10 @@ impl PutRecordsApi for aws_sdk_kinesis::Client {
         request: PutRecordsRequest<'a>,
     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
         async move {
-            let mut records = Vec::with_capacity(request.entries.len());
-            for entry in &request.entries {
-                let record = PutRecordsRequestEntry::builder()
-                    .partition_key(request::partition_key(entry))
-                    .data(Blob::new(entry.json.as_bytes()))
-                    .build()
-                    .map_err(|e| CallError {
-                        retryable: false,
-                        message: e.to_string(),
-                    })?;
-                records.push(record);
-            }
+            let records = request::sdk_entries(&request.entries).map_err(|message| CallError {
+                retryable: false,
+                message,
+            })?;
             let output = self
                 .put_records()
                 .stream_name(request.stream_name)

@@ -1,6 +1,8 @@
 //! PutRecords entries and the exact limits: 500 records and 5 MiB per request, partition keys
 //! included; 1 MiB per record (data plus key); a partition key of 1 to 256 characters.
 
+use aws_sdk_kinesis::primitives::Blob;
+use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use lambda_stream::{PublishEntry, StepError};
 
 /// The most records one PutRecords request carries.
@@ -56,6 +58,21 @@ pub fn check_entry(entry: &PublishEntry) -> Result<(), StepError> {
         .with_name("RecordTooLarge"));
     }
     Ok(())
+}
+
+/// The SDK's request entries for `entries` (a record the SDK refuses to build is an error
+/// for the whole request, which the sink never sends: keys are checked before).
+pub fn sdk_entries(entries: &[&PublishEntry]) -> Result<Vec<PutRecordsRequestEntry>, String> {
+    entries
+        .iter()
+        .map(|entry| {
+            PutRecordsRequestEntry::builder()
+                .partition_key(partition_key(entry))
+                .data(Blob::new(entry.json.as_bytes()))
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]
