@@ -210,75 +210,72 @@ impl Publisher for InMemoryPublisher {
     }
 }
 
-/// A unit's event, serialized with its standard tags, ready to batch.
-struct Prepared {
-    entry: PublishEntry,
-    size: usize,
-}
-
 impl Pipeline<Envelope> {
     /// Publishes each unit's event: adds the standard tags (the event's own tags win),
-    /// serializes it once, groups entries to the publisher's limits and publishes up to
-    /// `concurrency` requests at a time. Each unit ends by its own entry's result.
+    /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
+    /// own entry's result.
     pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
-        let limits = publisher.limits();
-        let sizer = Arc::clone(&publisher);
         self.stage(move |flow| {
-            let sizer = Arc::clone(&sizer);
             // The standard tags are the same for every event of this run: write them once.
             let standard = OnceLock::new();
             map_units(flow, move |uow: Uow<Envelope>| {
                 let (uow, event) = uow.replace(());
                 match guarded("publish", || {
-                    Ok::<_, StepError>(prepare(&uow, event, sizer.as_ref(), &standard))
+                    Ok::<_, StepError>(prepare(&uow, event, &standard))
                 }) {
-                    Ok(prepared) => Ok(uow.with_value(prepared)),
+                    Ok(entry) => Ok(uow.with_value(entry)),
                     Err(error) => Err(Settled::failed(uow.members, error)),
                 }
             })
         })
-        .batch(limits, |uow| uow.value.size)
-        .stage(move |flow| {
-            let publisher = Arc::clone(&publisher);
-            flow.map(move |item| {
-                let publisher = Arc::clone(&publisher);
-                async move {
-                    let batch = match item {
-                        Ok(batch) => batch,
-                        Err(settled) => return vec![Err(settled)],
-                    };
-                    let (_, units) = batch.replace(());
-                    let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) = units
-                        .into_iter()
-                        .map(|uow| {
-                            let (uow, prepared) = uow.replace(());
-                            (uow, prepared.entry)
-                        })
-                        .unzip();
-                    let results = publish_batch(publisher.as_ref(), &entries).await;
-                    units
-                        .into_iter()
-                        .zip(results)
-                        .map(|(uow, result)| match result {
-                            Ok(()) => Ok(uow),
-                            Err(error) => Err(Settled::failed(uow.members, error)),
-                        })
-                        .collect()
-                }
-            })
-            .buffered(concurrency.max(1))
-            .flat_map(futures::stream::iter)
-            .boxed()
-        })
+        .send(publisher, concurrency)
     }
 }
 
+impl Pipeline<PublishEntry> {
+    /// Sends entries already built (a message for a topic or queue, say, that is not an
+    /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
+    /// `concurrency` requests at a time. Each unit ends by its own entry's result.
+    pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
+        let limits = publisher.limits();
+        let sizer = Arc::clone(&publisher);
+        self.batch(limits, move |uow| sizer.entry_size(&uow.value))
+            .stage(move |flow| {
+                let publisher = Arc::clone(&publisher);
+                flow.map(move |item| {
+                    let publisher = Arc::clone(&publisher);
+                    async move {
+                        let batch = match item {
+                            Ok(batch) => batch,
+                            Err(settled) => return vec![Err(settled)],
+                        };
+                        let (_, units) = batch.replace(());
+                        let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) =
+                            units.into_iter().map(|uow| uow.replace(())).unzip();
+                        let results = publish_batch(publisher.as_ref(), &entries).await;
+                        units
+                            .into_iter()
+                            .zip(results)
+                            .map(|(uow, result)| match result {
+                                Ok(()) => Ok(uow),
+                                Err(error) => Err(Settled::failed(uow.members, error)),
+                            })
+                            .collect()
+                    }
+                })
+                .buffered(concurrency.max(1))
+                .flat_map(futures::stream::iter)
+                .boxed()
+            })
+    }
+}
+
+/// The entry for an event: its JSON with the standard tags.
 fn prepare(
     uow: &Uow<()>,
     event: Envelope,
-    publisher: &dyn Publisher,
     standard: &OnceLock<Option<Box<RawValue>>>,
-) -> Prepared {
+) -> PublishEntry {
     let cached = if event.tags.is_empty() {
         standard
             .get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline))
@@ -295,11 +292,9 @@ fn prepare(
         partition_key,
         ..
     } = event;
-    let entry = PublishEntry {
+    PublishEntry {
         event_type,
         partition_key,
         json,
-    };
-    let size = publisher.entry_size(&entry);
-    Prepared { entry, size }
+    }
 }

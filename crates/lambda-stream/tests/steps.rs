@@ -501,3 +501,41 @@ async fn publish_request_failures_fail_every_entry_of_the_request() {
     assert_eq!(report.summary.pipelines[0].faults, 12);
     assert_eq!(faults.published().len(), 12);
 }
+
+#[tokio::test]
+async fn send_delivers_messages_that_are_not_envelopes() {
+    let topic = Arc::new(
+        InMemoryPublisher::new()
+            .with_limits(BatchLimits {
+                max_count: 3,
+                max_bytes: 1_000,
+            })
+            .rejecting(|e| {
+                e.json
+                    .contains("\"f1\":4")
+                    .then(|| StepError::permanent("bad"))
+            }),
+    );
+    // The basic egress of the ESG seed: thing events become the external system's message.
+    let pipeline = Pipeline::new("to-topic")
+        .filter(on_type("thing-*"))
+        .map(|uow| {
+            let thing: serde_json::Value = uow.event.entity()?;
+            Ok(lambda_stream::PublishEntry {
+                event_type: uow.event.event_type.clone(),
+                partition_key: None,
+                json: json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
+            })
+        })
+        .send(topic.clone(), 1);
+    let (report, faults) = run(pipeline, &things(7)).await;
+    let sent: Vec<String> = topic.published().into_iter().map(|e| e.json).collect();
+    assert_eq!(sent.len(), 6);
+    assert!(
+        sent.iter().all(|m| !m.contains("\"tags\"")),
+        "sent as built, no envelope tags"
+    );
+    assert_eq!(topic.request_sizes(), vec![3, 3, 1]);
+    assert_eq!(report.records[4].pipelines[0], RecordState::Fault);
+    assert_eq!(faults.published().len(), 1);
+}
