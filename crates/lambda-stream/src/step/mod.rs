@@ -12,7 +12,8 @@
 //! | `compact` | [`compact`] | keep the latest unit per partition key |
 //! | `rate_limit` | [`rate_limit`] | at most n units per interval, with backpressure |
 //! | `tap`, `trace` | [`tap`] | look at units without changing them |
-//! | `publish` | [`crate::publish`] | serialize, batch to the publisher's limits and publish |
+//! | `publish` | [`crate::publish`] | add the standard tags, serialize, batch to the publisher's limits and publish |
+//! | `send` | [`crate::publish`] | batch entries already built (messages that are not envelopes) to the publisher's limits and send |
 
 pub mod batch;
 pub mod compact;
