@@ -129,6 +129,7 @@ async fn a_stream_that_does_not_exist_fails_each_record_as_permanent() {
     settings.retry = lambda_stream_aws::RetryPolicy::none();
     let publisher = KinesisPublisher::new(aws_sdk_kinesis::Client::new(&config), settings);
     let entry = lambda_stream::PublishEntry {
+        id: None,
         event_type: "t".into(),
         partition_key: Some("k".into()),
         json: "{}".into(),

@@ -18,14 +18,16 @@ use crate::pipeline::{Pipeline, Settled, guarded, guarded_async, map_units};
 use crate::step::batch::BatchLimits;
 use crate::uow::Uow;
 
-/// One event ready to publish: its type, partition key and JSON.
+/// One event or message ready to send: its type, id, partition key and JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PublishEntry {
-    /// The event type (EventBridge `DetailType`).
+    /// The event type (EventBridge `DetailType`; a `type` message attribute on SNS and SQS).
     pub event_type: String,
-    /// The partition key (Kinesis), if any.
+    /// The event id, if any (the deduplication id on FIFO topics and queues).
+    pub id: Option<String>,
+    /// The partition key (Kinesis; the message group on FIFO topics and queues), if any.
     pub partition_key: Option<String>,
-    /// The envelope as JSON (EventBridge `Detail`).
+    /// The envelope, or the message, as JSON (EventBridge `Detail`, SNS `Message`, SQS body).
     pub json: String,
 }
 
@@ -34,9 +36,34 @@ impl PublishEntry {
     pub fn from_envelope(event: &Envelope) -> Self {
         Self {
             event_type: event.event_type.clone(),
+            id: Some(event.id.clone()),
             partition_key: event.partition_key.clone(),
             json: event.to_json(),
         }
+    }
+
+    /// A message that is not an envelope, of the given type.
+    pub fn message(event_type: impl Into<String>, json: impl Into<String>) -> Self {
+        Self {
+            event_type: event_type.into(),
+            id: None,
+            partition_key: None,
+            json: json.into(),
+        }
+    }
+
+    /// Sets the id.
+    #[must_use]
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+
+    /// Sets the partition key.
+    #[must_use]
+    pub fn with_partition_key(mut self, key: impl Into<String>) -> Self {
+        self.partition_key = Some(key.into());
+        self
     }
 }
 
@@ -288,12 +315,14 @@ fn prepare(
         None => event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline),
     };
     let Envelope {
+        id,
         event_type,
         partition_key,
         ..
     } = event;
     PublishEntry {
         event_type,
+        id: Some(id),
         partition_key,
         json,
     }

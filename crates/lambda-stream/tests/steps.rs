@@ -522,6 +522,7 @@ async fn send_delivers_messages_that_are_not_envelopes() {
         .map(|uow| {
             let thing: serde_json::Value = uow.event.entity()?;
             Ok(lambda_stream::PublishEntry {
+                id: None,
                 event_type: uow.event.event_type.clone(),
                 partition_key: None,
                 json: json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),

@@ -63,6 +63,7 @@ mod tests {
 
     fn entry(event_type: &str, json: &str) -> PublishEntry {
         PublishEntry {
+            id: None,
             event_type: event_type.into(),
             partition_key: None,
             json: json.into(),

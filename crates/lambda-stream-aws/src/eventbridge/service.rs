@@ -136,6 +136,7 @@ mod tests {
     fn entries(n: usize) -> Vec<PublishEntry> {
         (0..n)
             .map(|i| PublishEntry {
+                id: None,
                 event_type: format!("t{i}"),
                 partition_key: None,
                 json: "{}".into(),

@@ -81,6 +81,7 @@ mod tests {
 
     fn entry(key: Option<&str>, json: String) -> PublishEntry {
         PublishEntry {
+            id: None,
             event_type: "t".into(),
             partition_key: key.map(str::to_string),
             json,

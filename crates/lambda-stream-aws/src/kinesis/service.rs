@@ -122,6 +122,7 @@ mod tests {
         };
         let entries: Vec<PublishEntry> = (0..4)
             .map(|i| PublishEntry {
+                id: None,
                 event_type: "t".into(),
                 partition_key: Some(format!("k{i}")),
                 json: "{}".into(),
