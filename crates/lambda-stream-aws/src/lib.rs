@@ -20,12 +20,20 @@ pub mod eventbridge;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 pub mod retry;
+#[cfg(feature = "sns")]
+pub mod sns;
+#[cfg(feature = "sqs")]
+pub mod sqs;
 
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 #[cfg(feature = "kinesis")]
 pub use kinesis::{KinesisConfig, KinesisPublisher};
 pub use retry::RetryPolicy;
+#[cfg(feature = "sns")]
+pub use sns::{SnsConfig, SnsPublisher};
+#[cfg(feature = "sqs")]
+pub use sqs::{SqsConfig, SqsPublisher};
 
 /// A sink's configuration is missing or wrong.
 #[derive(Debug)]

@@ -70,6 +70,8 @@ pub enum EntryOutcome {
         /// The error message.
         message: String,
     },
+    /// The service's answer did not mention the entry (it is sent again).
+    Unanswered,
 }
 
 /// A failure of a whole request.
@@ -109,6 +111,58 @@ where
         ),
     };
     CallError { retryable, message }
+}
+
+/// One failed entry of a batch API that answers by entry id (SNS, SQS).
+#[derive(Debug, Clone)]
+pub(crate) struct FailedById<'a> {
+    pub(crate) id: &'a str,
+    pub(crate) code: &'a str,
+    pub(crate) message: &'a str,
+    /// The service's own flag: `false` means the entry was fine and the service failed.
+    pub(crate) sender_fault: bool,
+}
+
+/// The error code given to entries the service failed through no fault of theirs.
+pub(crate) const SERVICE_FAULT: &str = "ServiceFault";
+
+/// Maps a by-id batch answer onto the `count` entries sent with ids `"0"`, `"1"`, ...; an
+/// entry the answer does not mention gets no outcome (and is retried).
+pub(crate) fn outcomes_by_id<'a>(
+    count: usize,
+    successful: impl Iterator<Item = &'a str>,
+    failed: impl Iterator<Item = FailedById<'a>>,
+) -> Vec<EntryOutcome> {
+    let mut outcomes: Vec<Option<EntryOutcome>> = vec![None; count];
+    for id in successful {
+        if let Some(slot) = id.parse::<usize>().ok().and_then(|i| outcomes.get_mut(i)) {
+            *slot = Some(EntryOutcome::Accepted);
+        }
+    }
+    for failure in failed {
+        if let Some(slot) = failure
+            .id
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| outcomes.get_mut(i))
+        {
+            *slot = Some(if failure.sender_fault {
+                EntryOutcome::Rejected {
+                    code: failure.code.to_string(),
+                    message: failure.message.to_string(),
+                }
+            } else {
+                EntryOutcome::Rejected {
+                    code: SERVICE_FAULT.to_string(),
+                    message: format!("{}: {}", failure.code, failure.message),
+                }
+            });
+        }
+    }
+    outcomes
+        .into_iter()
+        .map(|o| o.unwrap_or(EntryOutcome::Unanswered))
+        .collect()
 }
 
 /// How one sink's batch call behaves, for [`send_with_retry`].
@@ -180,7 +234,7 @@ where
                             ))
                             .with_name(code.clone())));
                         }
-                        None => {
+                        Some(EntryOutcome::Unanswered) | None => {
                             last_reason[*i] = "the response had no result for this entry".into();
                             still.push(*i);
                         }
@@ -234,6 +288,62 @@ mod tests {
         assert!(policy.may_retry_after(1));
         assert!(!policy.may_retry_after(2));
         assert!(!RetryPolicy::none().may_retry_after(0));
+    }
+
+    #[test]
+    fn by_id_answers_map_to_positions_and_service_faults_are_retryable() {
+        let outcomes = outcomes_by_id(
+            4,
+            ["0", "3"].into_iter(),
+            [
+                FailedById {
+                    id: "1",
+                    code: "InvalidParameter",
+                    message: "bad",
+                    sender_fault: true,
+                },
+                FailedById {
+                    id: "7",
+                    code: "Ignored",
+                    message: "no such entry",
+                    sender_fault: true,
+                },
+            ]
+            .into_iter()
+            .chain(std::iter::once(FailedById {
+                id: "x",
+                code: "Ignored",
+                message: "not a position",
+                sender_fault: false,
+            })),
+        );
+        assert_eq!(outcomes[0], EntryOutcome::Accepted);
+        assert_eq!(
+            outcomes[1],
+            EntryOutcome::Rejected {
+                code: "InvalidParameter".into(),
+                message: "bad".into()
+            }
+        );
+        assert_eq!(outcomes[2], EntryOutcome::Unanswered);
+        assert_eq!(outcomes[3], EntryOutcome::Accepted);
+        let fault = outcomes_by_id(
+            1,
+            std::iter::empty(),
+            std::iter::once(FailedById {
+                id: "0",
+                code: "InternalError",
+                message: "oops",
+                sender_fault: false,
+            }),
+        );
+        assert_eq!(
+            fault[0],
+            EntryOutcome::Rejected {
+                code: SERVICE_FAULT.into(),
+                message: "InternalError: oops".into()
+            }
+        );
     }
 
     #[tokio::test(start_paused = true)]

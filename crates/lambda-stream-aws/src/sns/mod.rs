@@ -1,0 +1,149 @@
+//! Send to SNS: one message per entry (an envelope from `publish`, or any message from `send`),
+//! its event type as the `type` attribute; FIFO topics get the partition key as the message
+//! group and the event id as the deduplication id. Batches of 10 messages and 256 KiB (see
+//! [`request`]); failed messages are retried alone (see [`service`]).
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `TOPIC_ARN` | the topic ARN (required; a `.fifo` topic is published to as FIFO) |
+//! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
+
+pub mod request;
+pub mod service;
+
+use std::sync::Arc;
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use lambda_stream::{BatchLimits, PublishEntry, Publisher, StepError};
+
+use crate::ConfigError;
+use crate::retry::{FailedById, RetryPolicy, outcomes_by_id};
+use service::{CallError, EntryOutcome, PublishBatchApi, PublishBatchRequest};
+
+/// Where and how to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnsConfig {
+    /// The topic ARN.
+    pub topic_arn: String,
+    /// How failed messages are retried.
+    pub retry: RetryPolicy,
+}
+
+impl SnsConfig {
+    /// A configuration for `topic_arn`.
+    pub fn new(topic_arn: impl Into<String>) -> Self {
+        Self {
+            topic_arn: topic_arn.into(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// Reads `TOPIC_ARN`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the variables through `lookup` (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        lookup("TOPIC_ARN")
+            .filter(|v| !v.trim().is_empty())
+            .map(Self::new)
+            .ok_or_else(|| ConfigError::missing("TOPIC_ARN"))
+    }
+}
+
+/// Sends messages to an SNS topic; a [`Publisher`] for the `publish` and `send` steps.
+#[derive(Clone)]
+pub struct SnsPublisher {
+    api: Arc<dyn PublishBatchApi>,
+    config: SnsConfig,
+}
+
+impl std::fmt::Debug for SnsPublisher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SnsPublisher")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SnsPublisher {
+    /// A publisher with an SDK client made from the environment and the configuration from
+    /// [`SnsConfig::from_env`].
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = SnsConfig::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(aws_sdk_sns::Client::new(&sdk), config))
+    }
+
+    /// A publisher over an SDK client.
+    pub fn new(client: aws_sdk_sns::Client, config: SnsConfig) -> Self {
+        Self::with_api(Arc::new(client), config)
+    }
+
+    /// A publisher over any [`PublishBatchApi`] (tests script the service this way).
+    pub fn with_api(api: Arc<dyn PublishBatchApi>, config: SnsConfig) -> Self {
+        Self { api, config }
+    }
+}
+
+impl Publisher for SnsPublisher {
+    fn limits(&self) -> BatchLimits {
+        BatchLimits {
+            max_count: request::MAX_ENTRIES,
+            max_bytes: request::MAX_REQUEST_BYTES,
+        }
+    }
+
+    fn entry_size(&self, entry: &PublishEntry) -> usize {
+        request::entry_size(entry)
+    }
+
+    fn publish<'a>(
+        &'a self,
+        entries: &'a [PublishEntry],
+    ) -> BoxFuture<'a, Vec<Result<(), StepError>>> {
+        service::publish_batch_with_retry(
+            self.api.as_ref(),
+            &self.config.topic_arn,
+            &self.config.retry,
+            entries,
+        )
+        .boxed()
+    }
+}
+
+impl PublishBatchApi for aws_sdk_sns::Client {
+    fn publish_batch<'a>(
+        &'a self,
+        request: PublishBatchRequest<'a>,
+    ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
+        async move {
+            let fifo = request::is_fifo(request.topic_arn);
+            let entries =
+                request::sdk_entries(&request.entries, fifo).map_err(|message| CallError {
+                    retryable: false,
+                    message,
+                })?;
+            let output = self
+                .publish_batch()
+                .topic_arn(request.topic_arn)
+                .set_publish_batch_request_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| crate::retry::call_error(e, service::is_retryable_request_code))?;
+            Ok(outcomes_by_id(
+                request.entries.len(),
+                output.successful().iter().filter_map(|s| s.id()),
+                output.failed().iter().map(|f| FailedById {
+                    id: f.id(),
+                    code: f.code(),
+                    message: f.message().unwrap_or_default(),
+                    sender_fault: f.sender_fault(),
+                }),
+            ))
+        }
+        .boxed()
+    }
+}

@@ -1,0 +1,258 @@
+//! The SQS and SNS sinks against `moto_server` (started by `scripts/test`): messages sent by a
+//! pipeline to a queue, and to a topic with a queue subscribed, read back from the queue. Each
+//! test makes its own topic and queues.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{moto_endpoint, sdk_config};
+use lambda_stream::testing;
+use lambda_stream::{
+    Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler, on_type,
+};
+use lambda_stream_aws::{SnsConfig, SnsPublisher, SqsConfig, SqsPublisher};
+use serde_json::{Value, json};
+
+async fn new_queue(sqs: &aws_sdk_sqs::Client, fifo: bool) -> (String, String) {
+    let mut name = format!("q-{}", uuid::Uuid::new_v4().simple());
+    let mut request = sqs.create_queue();
+    if fifo {
+        name.push_str(".fifo");
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    let url = request
+        .queue_name(name)
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn");
+    (url, arn)
+}
+
+/// Every message on the queue: (body, `type` attribute, group id).
+async fn drain(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    expected: usize,
+) -> Vec<(String, Option<String>, Option<String>)> {
+    let mut messages = Vec::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .message_system_attribute_names(
+                aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId,
+            )
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages() {
+            let kind = message
+                .message_attributes()
+                .and_then(|a| a.get("type"))
+                .and_then(|v| v.string_value())
+                .map(str::to_string);
+            let group = message
+                .attributes()
+                .and_then(|a| {
+                    a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                })
+                .cloned();
+            messages.push((message.body().unwrap_or_default().to_string(), kind, group));
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete");
+        }
+        if messages.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    messages
+}
+
+fn things(count: usize) -> Vec<Envelope> {
+    (0..count)
+        .map(|n| {
+            Envelope::builder(if n % 5 == 4 {
+                "other-thing"
+            } else {
+                "thing-created"
+            })
+            .id(format!("e{n}"))
+            .timestamp(1)
+            .partition_key(format!("thing-{}", n % 3))
+            .entity("thing", &json!({"n": n, "name": format!("thing ñ {n}")}))
+            .build()
+            .expect("valid")
+        })
+        .collect()
+}
+
+/// The basic egress of the ESG seed: thing events become the external system's message.
+fn to_external(uow: &lambda_stream::Uow<()>) -> Result<PublishEntry, lambda_stream::StepError> {
+    let thing: Value = uow.event.entity()?;
+    Ok(PublishEntry::message(
+        uow.event.event_type.clone(),
+        json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
+    )
+    .with_id(uow.event.id.clone())
+    .with_partition_key(uow.partition_key()))
+}
+
+#[tokio::test]
+async fn send_to_a_queue_delivers_every_message_with_its_type() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (url, _) = new_queue(&sqs, false).await;
+    let publisher = Arc::new(SqsPublisher::new(sqs.clone(), SqsConfig::new(&url)));
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
+        Pipeline::new("to-queue")
+            .filter(on_type("thing-*"))
+            .map(to_external)
+            .send(publisher, 2),
+    );
+    let report = handler
+        .process(testing::kinesis_event(&things(25)), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 20,
+        "{:?}",
+        report.summary
+    );
+    assert_eq!(report.summary.pipelines[0].filtered, 5);
+
+    let messages = drain(&sqs, &url, 20).await;
+    assert_eq!(messages.len(), 20);
+    let mut ns: Vec<i64> = messages
+        .iter()
+        .map(|(body, kind, _)| {
+            assert_eq!(kind.as_deref(), Some("thing-created"));
+            let body: Value = serde_json::from_str(body).expect("json");
+            assert!(
+                body["f2"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("thing ñ")
+            );
+            body["f1"].as_i64().expect("f1")
+        })
+        .collect();
+    ns.sort_unstable();
+    ns.dedup();
+    assert_eq!(ns.len(), 20, "each message once");
+}
+
+#[tokio::test]
+async fn send_to_a_fifo_queue_groups_by_partition_key() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (url, _) = new_queue(&sqs, true).await;
+    let publisher = Arc::new(SqsPublisher::new(sqs.clone(), SqsConfig::new(&url)));
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
+        Pipeline::new("to-fifo")
+            .filter(on_type("thing-*"))
+            .map(to_external)
+            .send(publisher, 1),
+    );
+    let report = handler
+        .process(testing::kinesis_event(&things(10)), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 8,
+        "{:?}",
+        report.summary
+    );
+    let messages = drain(&sqs, &url, 8).await;
+    assert_eq!(messages.len(), 8);
+    for (body, _, group) in &messages {
+        let n = serde_json::from_str::<Value>(body).expect("json")["f1"]
+            .as_i64()
+            .expect("f1");
+        assert_eq!(group.as_deref(), Some(format!("thing-{}", n % 3).as_str()));
+    }
+}
+
+#[tokio::test]
+async fn publish_to_a_topic_reaches_a_subscribed_queue() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let (url, queue_arn) = new_queue(&sqs, false).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscription");
+    let publisher = Arc::new(SnsPublisher::new(sns, SnsConfig::new(&topic_arn)));
+    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
+        Pipeline::new("notify")
+            .filter(on_type("thing-*"))
+            .map(to_external)
+            .send(publisher, 2),
+    );
+    let report = handler
+        .process(testing::kinesis_event(&things(15)), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 12,
+        "{:?}",
+        report.summary
+    );
+
+    // Without raw delivery the queue receives SNS's JSON with the message inside.
+    let messages = drain(&sqs, &url, 12).await;
+    assert_eq!(messages.len(), 12);
+    for (body, _, _) in &messages {
+        let notification: Value = serde_json::from_str(body).expect("json");
+        assert_eq!(notification["Type"], "Notification");
+        assert_eq!(notification["TopicArn"], topic_arn.as_str());
+        assert_eq!(
+            notification["MessageAttributes"]["type"]["Value"],
+            "thing-created"
+        );
+        let message: Value =
+            serde_json::from_str(notification["Message"].as_str().expect("message")).expect("json");
+        assert!(message["f1"].is_i64());
+    }
+}
