@@ -17,6 +17,8 @@
 
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 pub mod retry;
@@ -27,6 +29,8 @@ pub mod sqs;
 
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
+#[cfg(feature = "http")]
+pub use http::{HttpConfig, HttpRequest, HttpResponse, HttpSender};
 #[cfg(feature = "kinesis")]
 pub use kinesis::{KinesisConfig, KinesisPublisher};
 pub use retry::RetryPolicy;
