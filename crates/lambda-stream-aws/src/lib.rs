@@ -15,6 +15,8 @@
 //! pipeline's units go back to Lambda. Entries rejected for good fail as *permanent* (fault
 //! events). Every entry ends in exactly one result.
 
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
 #[cfg(feature = "http")]
@@ -27,6 +29,8 @@ pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{DynamoDbStore, UpdateExpression, WriteOutcome};
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 #[cfg(feature = "http")]

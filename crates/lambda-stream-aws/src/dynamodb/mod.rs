@@ -1,0 +1,329 @@
+//! DynamoDB for materialized views, micro event stores and idempotency: put, update from any
+//! struct or map (aliased names, see [`request::UpdateExpression`]), conditional writes
+//! including *write only if newer* for order-tolerant views, batch get retrying unprocessed
+//! keys, and queries that follow every page.
+//!
+//! | variable | meaning |
+//! |---|---|
+//! | `ENTITY_TABLE_NAME` | the table (read by [`DynamoDbStore::from_env`]) |
+//! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
+
+pub mod request;
+pub mod service;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use lambda_stream::StepError;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::ConfigError;
+use crate::retry::{RetryPolicy, call_error};
+pub use request::{Item, UpdateExpression, to_item};
+use service::{CONDITION_FAILED, is_retryable_request_code};
+
+/// The most keys one BatchGetItem request reads.
+pub const MAX_BATCH_GET_KEYS: usize = 100;
+
+/// What a conditional write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The item was written.
+    Written,
+    /// The condition did not hold (a newer version is stored, say): nothing was written.
+    Skipped,
+}
+
+/// One table, through one SDK client made once per process.
+#[derive(Debug, Clone)]
+pub struct DynamoDbStore {
+    client: aws_sdk_dynamodb::Client,
+    table: String,
+    retry: RetryPolicy,
+}
+
+fn sdk_failure<E, R>(
+    operation: &str,
+    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> StepError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    let error = call_error(error, is_retryable_request_code);
+    let failure = StepError::new(format!("{operation} failed: {}", error.message))
+        .with_name(format!("{operation}Error"));
+    if error.retryable {
+        failure.with_class(lambda_stream::ErrorClass::Retryable)
+    } else {
+        failure.with_class(lambda_stream::ErrorClass::Permanent)
+    }
+}
+
+fn is_condition_failure<E, R>(
+    error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
+) -> bool
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata,
+{
+    matches!(
+        error,
+        aws_smithy_runtime_api::client::result::SdkError::ServiceError(e)
+            if e.err().code() == Some(CONDITION_FAILED)
+    )
+}
+
+impl DynamoDbStore {
+    /// A store for `table`.
+    pub fn new(client: aws_sdk_dynamodb::Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// A store for `ENTITY_TABLE_NAME` with a client made from the environment.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let table = std::env::var("ENTITY_TABLE_NAME")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| ConfigError::missing("ENTITY_TABLE_NAME"))?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Ok(Self::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+    }
+
+    /// Uses another retry policy for unprocessed keys.
+    #[must_use]
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// The table name.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// The SDK client, for calls this store does not wrap.
+    pub fn client(&self) -> &aws_sdk_dynamodb::Client {
+        &self.client
+    }
+
+    /// Puts an item (a struct or map with its key attributes).
+    pub async fn put<T: Serialize + ?Sized>(&self, item: &T) -> Result<(), StepError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(item)?))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| sdk_failure("PutItem", e))
+    }
+
+    /// Puts an item only if `condition` holds (with its own names and values in `update`'s
+    /// aliases); a failed condition is [`WriteOutcome::Skipped`].
+    pub async fn put_if<T: Serialize + ?Sized>(
+        &self,
+        item: &T,
+        condition: &str,
+        aliases: &UpdateExpression,
+    ) -> Result<WriteOutcome, StepError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(to_item(item)?))
+            .condition_expression(condition)
+            .set_expression_attribute_names(non_empty(aliases.names().clone()))
+            .set_expression_attribute_values(non_empty(aliases.values().clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
+            Err(e) => Err(sdk_failure("PutItem", e)),
+        }
+    }
+
+    /// Updates the item at `key` with every attribute of `attributes` (nulls removed).
+    pub async fn update<K, T>(&self, key: &K, attributes: &T) -> Result<(), StepError>
+    where
+        K: Serialize + ?Sized,
+        T: Serialize + ?Sized,
+    {
+        let key = to_item(key)?;
+        let key_names: Vec<&str> = key.keys().map(String::as_str).collect();
+        let update = UpdateExpression::set_all(attributes, &key_names)?;
+        self.send_update(key, update, None).await.map(|_| ())
+    }
+
+    /// Updates the item at `key` only if it has no `timestamp_attribute` yet or an older one:
+    /// an event that arrives late (or again) cannot overwrite what a newer one wrote. The
+    /// timestamp is set with the attributes.
+    pub async fn update_if_newer<K, T>(
+        &self,
+        key: &K,
+        attributes: &T,
+        timestamp_attribute: &str,
+        timestamp: i64,
+    ) -> Result<WriteOutcome, StepError>
+    where
+        K: Serialize + ?Sized,
+        T: Serialize + ?Sized,
+    {
+        let key = to_item(key)?;
+        let mut skip: Vec<&str> = key.keys().map(String::as_str).collect();
+        skip.push(timestamp_attribute);
+        let mut update = UpdateExpression::set_all(attributes, &skip)?;
+        let ts = AttributeValue::N(timestamp.to_string());
+        update.set(timestamp_attribute, ts.clone());
+        let name = update.alias_name(timestamp_attribute);
+        let value = update.alias_value(ts);
+        let condition = format!("attribute_not_exists({name}) OR {name} < {value}");
+        self.send_update(key, update, Some(condition)).await
+    }
+
+    async fn send_update(
+        &self,
+        key: Item,
+        update: UpdateExpression,
+        condition: Option<String>,
+    ) -> Result<WriteOutcome, StepError> {
+        if update.is_empty() {
+            return Ok(WriteOutcome::Skipped);
+        }
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression())
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(non_empty(update.names().clone()))
+            .set_expression_attribute_values(non_empty(update.values().clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
+            Err(e) => Err(sdk_failure("UpdateItem", e)),
+        }
+    }
+
+    /// Reads the item at `key`, if any.
+    pub async fn get<K: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        key: &K,
+    ) -> Result<Option<T>, StepError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(to_item(key)?))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| sdk_failure("GetItem", e))?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Reads the items at `keys` (any number: 100 per request), retrying unprocessed keys with
+    /// backoff. Missing items are left out; the order is not the keys' order.
+    pub async fn batch_get<K: Serialize, T: DeserializeOwned>(
+        &self,
+        keys: &[K],
+    ) -> Result<Vec<T>, StepError> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(MAX_BATCH_GET_KEYS) {
+            let mut pending: Vec<Item> = chunk.iter().map(to_item).collect::<Result<_, _>>()?;
+            let mut attempt = 0;
+            while !pending.is_empty() {
+                if attempt > 0 {
+                    self.retry.wait_before(attempt).await;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(pending.clone()))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StepError::permanent(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_failure("BatchGetItem", e))?;
+                if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
+                    for item in items {
+                        found.push(from_item(item)?);
+                    }
+                }
+                pending = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() && !self.retry.may_retry_after(attempt) {
+                    return Err(StepError::retryable(format!(
+                        "BatchGetItem left {} key(s) unprocessed after {} attempt(s)",
+                        pending.len(),
+                        attempt + 1
+                    ))
+                    .with_name("BatchGetItemRetriesExhausted"));
+                }
+                attempt += 1;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Every item whose partition key `pk_attribute` is `pk_value`, following every page
+    /// (`page_size` items per request when given).
+    pub async fn query_partition<T: DeserializeOwned>(
+        &self,
+        pk_attribute: &str,
+        pk_value: &str,
+        page_size: Option<i32>,
+    ) -> Result<Vec<T>, StepError> {
+        let mut items = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", pk_attribute)
+                .expression_attribute_values(":pk", AttributeValue::S(pk_value.to_string()))
+                .set_limit(page_size)
+                .set_exclusive_start_key(start.take())
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk_failure("Query", e))?;
+            for item in output.items.unwrap_or_default() {
+                items.push(from_item(item)?);
+            }
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StepError> {
+    serde_dynamo::from_item(item).map_err(|e| {
+        StepError::permanent(format!(
+            "a stored item does not have the shape expected: {e}"
+        ))
+        .with_name("InvalidItem")
+    })
+}
+
+fn non_empty<K, V>(
+    map: std::collections::HashMap<K, V>,
+) -> Option<std::collections::HashMap<K, V>> {
+    (!map.is_empty()).then_some(map)
+}
