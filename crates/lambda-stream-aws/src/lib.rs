@@ -30,7 +30,7 @@ pub mod sns;
 pub mod sqs;
 
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{DynamoDbStore, UpdateExpression, WriteOutcome};
+pub use dynamodb::{DynamoDbStore, Idempotency, Once, UpdateExpression, WriteOutcome};
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 #[cfg(feature = "http")]

@@ -181,3 +181,124 @@ async fn batch_get_reads_more_keys_than_one_request_takes_and_query_follows_page
     sorted.sort_unstable();
     assert_eq!(sks, sorted, "in sort-key order across pages");
 }
+
+mod idempotency {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::{Duration, Instant};
+
+    use lambda_stream::{ErrorClass, StepError};
+    use lambda_stream_aws::{Idempotency, Once};
+
+    use super::{moto_endpoint, new_table, sdk_config};
+
+    #[tokio::test]
+    async fn an_effect_runs_once_per_event_and_a_failure_releases_the_claim() {
+        let Some(endpoint) = moto_endpoint() else {
+            return;
+        };
+        let idempotency = Idempotency::new(
+            new_table(&sdk_config(&endpoint).await).await,
+            Duration::from_secs(3600),
+        );
+        let calls = Arc::new(AtomicUsize::new(0));
+        let charge = |calls: Arc<AtomicUsize>| async move {
+            Ok::<_, StepError>(calls.fetch_add(1, Ordering::SeqCst) + 1)
+        };
+        let deadline = Some(Instant::now() + Duration::from_secs(60));
+        let first = idempotency
+            .once("payments", "e1", deadline, || charge(Arc::clone(&calls)))
+            .await
+            .expect("first");
+        assert_eq!(first, Once::Done(1));
+        let again = idempotency
+            .once("payments", "e1", deadline, || charge(Arc::clone(&calls)))
+            .await
+            .expect("redelivered");
+        assert_eq!(again, Once::AlreadyDone);
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "charged once");
+        // Another pipeline keeps its own records.
+        let other = idempotency
+            .once("receipts", "e1", deadline, || charge(Arc::clone(&calls)))
+            .await
+            .expect("other pipeline");
+        assert_eq!(other, Once::Done(2));
+
+        // A failed effect releases its claim, so the retry runs it.
+        let failed = idempotency
+            .once("payments", "e2", deadline, || async {
+                Err::<usize, _>(StepError::retryable("processor unavailable"))
+            })
+            .await
+            .expect_err("failed");
+        assert_eq!(failed.message(), "processor unavailable");
+        let retried = idempotency
+            .once("payments", "e2", deadline, || charge(Arc::clone(&calls)))
+            .await
+            .expect("retried");
+        assert_eq!(retried, Once::Done(3));
+    }
+
+    #[tokio::test]
+    async fn an_event_in_progress_elsewhere_is_retried_and_an_expired_claim_is_taken_over() {
+        let Some(endpoint) = moto_endpoint() else {
+            return;
+        };
+        let idempotency = Arc::new(Idempotency::new(
+            new_table(&sdk_config(&endpoint).await).await,
+            Duration::from_secs(3600),
+        ));
+        let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
+        let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
+        let holder = Arc::clone(&idempotency);
+        let first = tokio::spawn(async move {
+            holder
+                .once(
+                    "payments",
+                    "e3",
+                    Some(Instant::now() + Duration::from_secs(60)),
+                    || async {
+                        let _ = started_tx.send(());
+                        let _ = finish_rx.await;
+                        Ok::<_, StepError>("charged")
+                    },
+                )
+                .await
+        });
+        started_rx.await.expect("first invocation started");
+        let second = idempotency
+            .once(
+                "payments",
+                "e3",
+                Some(Instant::now() + Duration::from_secs(60)),
+                || async { Ok::<_, StepError>("charged twice") },
+            )
+            .await
+            .expect_err("in progress elsewhere");
+        assert_eq!(second.class(), ErrorClass::Retryable);
+        assert_eq!(second.name(), "InProgressElsewhere");
+        let _ = finish_tx.send(());
+        assert_eq!(
+            first.await.expect("task").expect("first"),
+            Once::Done("charged")
+        );
+
+        // A claim whose invocation's deadline has passed (it crashed) is taken over.
+        let crashed = idempotency.once("payments", "e4", Some(Instant::now()), || async {
+            std::future::pending::<Result<(), StepError>>().await
+        });
+        let _ = tokio::time::timeout(Duration::from_millis(300), crashed).await;
+        // Claims expire on whole seconds (the unit of DynamoDB TTL).
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let taken_over = idempotency
+            .once(
+                "payments",
+                "e4",
+                Some(Instant::now() + Duration::from_secs(60)),
+                || async { Ok::<_, StepError>(()) },
+            )
+            .await
+            .expect("expired claim taken over");
+        assert_eq!(taken_over, Once::Done(()));
+    }
+}

@@ -8,6 +8,7 @@
 //! | `ENTITY_TABLE_NAME` | the table (read by [`DynamoDbStore::from_env`]) |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
 
+pub mod idempotency;
 pub mod request;
 pub mod service;
 
@@ -18,6 +19,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ConfigError;
 use crate::retry::{RetryPolicy, call_error};
+pub use idempotency::{Idempotency, Once};
 pub use request::{Item, UpdateExpression, to_item};
 use service::{CONDITION_FAILED, is_retryable_request_code};
 
