@@ -13,6 +13,7 @@ use futures::stream::BoxStream;
 use serde::Serialize;
 use tracing::Instrument;
 
+use crate::claimcheck::Redeemer;
 use crate::config::Config;
 use crate::envelope::{Envelope, now_millis};
 use crate::error::{FailureMode, HandlerError, StepError};
@@ -128,6 +129,7 @@ pub struct StreamHandler<S: Source> {
     config: Config,
     decode_failure: FailureMode,
     include_skipped: bool,
+    redeemer: Option<Arc<dyn Redeemer>>,
 }
 
 impl<S: Source> std::fmt::Debug for StreamHandler<S> {
@@ -162,6 +164,7 @@ impl<S: Source> StreamHandler<S> {
             config,
             decode_failure: FailureMode::Fault,
             include_skipped: false,
+            redeemer: None,
         }
     }
 
@@ -193,6 +196,15 @@ impl<S: Source> StreamHandler<S> {
     #[must_use]
     pub fn on_decode_failure(mut self, mode: FailureMode) -> Self {
         self.decode_failure = mode;
+        self
+    }
+
+    /// Swaps claim-checked envelopes (with an `s3` pointer) for the events they point at,
+    /// fetched from `redeemer`, before the pipelines see them. A unit whose event cannot be
+    /// fetched fails (retryable when the store was unavailable).
+    #[must_use]
+    pub fn redeem_claim_checks(mut self, redeemer: Arc<dyn Redeemer>) -> Self {
+        self.redeemer = Some(redeemer);
         self
     }
 
@@ -232,6 +244,10 @@ impl<S: Source> StreamHandler<S> {
         });
         let runs = futures::future::join_all(self.pipelines.iter().map(|pipeline| {
             let units = units(&decoder, pipeline.name(), &invocation);
+            let units = match &self.redeemer {
+                Some(redeemer) => redeem_units(units, Arc::clone(redeemer)),
+                None => units,
+            };
             let span = tracing::info_span!("pipeline", name = pipeline.name());
             run_pipeline(Arc::clone(pipeline), units, records.len()).instrument(span)
         }))
@@ -614,6 +630,28 @@ fn units<S: Source>(
         }))
     });
     futures::stream::iter(units).boxed()
+}
+
+/// Swaps each claim-checked unit's event for the stored one.
+fn redeem_units(units: Flow<()>, redeemer: Arc<dyn Redeemer>) -> Flow<()> {
+    units
+        .then(move |item| {
+            let redeemer = Arc::clone(&redeemer);
+            async move {
+                let mut uow = item?;
+                let Some(pointer) = uow.event.s3.clone() else {
+                    return Ok(uow);
+                };
+                match crate::claimcheck::redeem(redeemer.as_ref(), &pointer).await {
+                    Ok(event) => {
+                        uow.event = Arc::new(event);
+                        Ok(uow)
+                    }
+                    Err(error) => Err(Settled::failed(uow.members, error.in_step("redeem"))),
+                }
+            }
+        })
+        .boxed()
 }
 
 struct PipelineRun {

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod claimcheck;
 pub mod config;
 pub mod envelope;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod uow;
 
+pub use claimcheck::Redeemer;
 pub use config::Config;
 pub use envelope::{Envelope, EnvelopeBuilder, EnvelopeError, S3Pointer, TagValue, Tags};
 pub use error::{DecodeError, ErrorClass, FailureMode, HandlerError, StepError};

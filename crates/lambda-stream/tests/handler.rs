@@ -469,3 +469,91 @@ async fn the_handler_is_a_tower_service_of_lambda_events() {
     );
     assert_eq!(response.batch_item_failures.len(), 1);
 }
+
+/// Claim checks kept in memory: key → stored JSON; the key `down` is an unavailable store.
+struct MemoryClaimChecks(std::collections::HashMap<String, String>);
+
+impl lambda_stream::Redeemer for MemoryClaimChecks {
+    fn fetch<'a>(
+        &'a self,
+        pointer: &'a lambda_stream::S3Pointer,
+    ) -> futures::future::BoxFuture<'a, Result<Vec<u8>, StepError>> {
+        Box::pin(async move {
+            if pointer.key == "down" {
+                return Err(StepError::retryable("SlowDown"));
+            }
+            self.0
+                .get(&pointer.key)
+                .map(|json| json.clone().into_bytes())
+                .ok_or_else(|| StepError::permanent(format!("NoSuchKey: {}", pointer.key)))
+        })
+    }
+}
+
+#[tokio::test]
+async fn claim_checked_events_are_redeemed_before_the_pipelines_see_them() {
+    let big = Envelope::builder("thing-created")
+        .id("big-1")
+        .timestamp(1)
+        .partition_key("t1")
+        .entity("thing", &json!({"blob": "x".repeat(300 * 1024)}))
+        .build()
+        .expect("valid");
+    let pointer = |key: &str| {
+        let mut small = Envelope::builder("thing-created")
+            .id(format!("ptr-{key}"))
+            .timestamp(1)
+            .partition_key("t1")
+            .build()
+            .expect("valid");
+        small.s3 = Some(lambda_stream::S3Pointer {
+            bucket: "claims".into(),
+            key: key.into(),
+        });
+        small
+    };
+    let store = MemoryClaimChecks([("big-1.json".to_string(), big.to_json())].into());
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let faults = Arc::new(InMemoryPublisher::new());
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("p").tap(move |uow| {
+            let blob: Value = uow.event.entity().unwrap_or(Value::Null);
+            seen2.lock().expect("lock").push((
+                uow.event.id.clone(),
+                blob["blob"].as_str().map_or(0, str::len),
+            ));
+        }))
+        .redeem_claim_checks(Arc::new(store))
+        .faults_to(faults.clone());
+    let events = vec![
+        pointer("big-1.json"),
+        pointer("missing.json"),
+        pointer("down"),
+        event(3, "thing-created"),
+    ];
+    let report = handler
+        .process(testing::sqs_event(&events), Invocation::local())
+        .await;
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec![("big-1".to_string(), 300 * 1024), ("e3".to_string(), 0)]
+    );
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        vec![
+            RecordState::Delivered,
+            RecordState::Fault,
+            RecordState::Retry,
+            RecordState::Delivered
+        ]
+    );
+    let fault: Value = faults.envelopes()[0].field("err").expect("err");
+    assert!(
+        fault["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NoSuchKey")
+    );
+}
