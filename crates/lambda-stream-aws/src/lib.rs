@@ -24,6 +24,8 @@ pub mod http;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 pub mod retry;
+#[cfg(feature = "s3")]
+pub mod s3;
 #[cfg(feature = "sns")]
 pub mod sns;
 #[cfg(feature = "sqs")]
@@ -38,6 +40,8 @@ pub use http::{HttpConfig, HttpRequest, HttpResponse, HttpSender};
 #[cfg(feature = "kinesis")]
 pub use kinesis::{KinesisConfig, KinesisPublisher};
 pub use retry::RetryPolicy;
+#[cfg(feature = "s3")]
+pub use s3::{ClaimCheckPublisher, S3ClaimCheck};
 #[cfg(feature = "sns")]
 pub use sns::{SnsConfig, SnsPublisher};
 #[cfg(feature = "sqs")]

@@ -1,0 +1,187 @@
+//! Claim checks end to end against `moto_server`: an event over EventBridge's 256 KB limit is
+//! stored in S3 and travels as a pointer through a bus rule to a queue; a consumer of that
+//! queue redeems the pointer and its pipeline sees the whole event.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_sdk_eventbridge::types::Target;
+use common::{moto_endpoint, sdk_config};
+use lambda_stream::testing;
+use lambda_stream::{
+    Config, Envelope, Invocation, KinesisSource, Pipeline, RecordState, SqsSource, StreamHandler,
+};
+use lambda_stream_aws::{
+    ClaimCheckPublisher, EventBridgeConfig, EventBridgePublisher, S3ClaimCheck,
+};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("claims-{id}");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let claims = S3ClaimCheck::new(s3, &bucket);
+
+    // A bus whose rule delivers everything from `custom` to a queue.
+    let events = aws_sdk_eventbridge::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let bus = format!("hub-{id}");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("bus");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("q-{id}"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn");
+    events
+        .put_rule()
+        .name(format!("r-{id}"))
+        .event_bus_name(&bus)
+        .event_pattern(json!({"source": ["custom"]}).to_string())
+        .send()
+        .await
+        .expect("rule");
+    events
+        .put_targets()
+        .rule(format!("r-{id}"))
+        .event_bus_name(&bus)
+        .targets(
+            Target::builder()
+                .id("q")
+                .arn(queue_arn)
+                .build()
+                .expect("target"),
+        )
+        .send()
+        .await
+        .expect("target");
+
+    // Publish one small and one oversized event.
+    let bus_publisher = Arc::new(EventBridgePublisher::new(
+        events,
+        EventBridgeConfig::new(&bus),
+    ));
+    let publisher = Arc::new(ClaimCheckPublisher::new(bus_publisher, claims.clone()));
+    let small = Envelope::builder("menu-updated")
+        .id("small-1")
+        .partition_key("r1")
+        .entity("menu", &json!({"items": 3}))
+        .build()
+        .expect("valid");
+    let big = Envelope::builder("menu-updated")
+        .id("big-1")
+        .partition_key("r2")
+        .entity("menu", &json!({"photos": "p".repeat(400 * 1024)}))
+        .build()
+        .expect("valid");
+    let producer = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
+        Pipeline::new("menus")
+            .map(|uow| Ok(uow.event.as_ref().clone()))
+            .publish(publisher, 1),
+    );
+    let report = producer
+        .process(testing::kinesis_event(&[small, big]), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 2,
+        "{:?}",
+        report.summary
+    );
+
+    // What arrived on the queue: the small event whole, the big one as a pointer.
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive");
+        for message in received.messages() {
+            let event: Value =
+                serde_json::from_str(message.body().unwrap_or("null")).expect("json");
+            bodies.push(event["detail"].to_string());
+        }
+        if bodies.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(bodies.len(), 2);
+    let pointer = bodies
+        .iter()
+        .find(|b| b.contains("big-1"))
+        .expect("the big event's pointer");
+    assert!(
+        pointer.len() < 1024,
+        "a pointer, not the event: {} bytes",
+        pointer.len()
+    );
+    assert!(pointer.contains(&bucket));
+
+    // A consumer of the queue redeems the pointer before its pipeline.
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let consumer = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("listener").tap(move |uow| {
+            let menu: Value = uow.event.entity().unwrap_or(Value::Null);
+            seen2.lock().expect("lock").push((
+                uow.event.id.clone(),
+                menu["photos"].as_str().map_or(0, str::len),
+            ));
+        }))
+        .redeem_claim_checks(Arc::new(claims));
+    let report = consumer
+        .process(testing::sqs_event_from_bodies(&bodies), Invocation::local())
+        .await;
+    assert!(
+        report
+            .records
+            .iter()
+            .all(|r| r.pipelines[0] == RecordState::Delivered)
+    );
+    let mut seen = seen.lock().expect("lock").clone();
+    seen.sort();
+    assert_eq!(
+        seen,
+        vec![("big-1".into(), 400 * 1024), ("small-1".into(), 0)]
+    );
+}
