@@ -302,3 +302,63 @@ mod idempotency {
         assert_eq!(taken_over, Once::Done(()));
     }
 }
+
+mod idempotent_pipeline {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use lambda_stream::testing;
+    use lambda_stream::{
+        Config, Envelope, Invocation, Pipeline, SqsSource, StepError, StreamHandler,
+    };
+    use lambda_stream_aws::Idempotency;
+    use serde_json::json;
+
+    use super::{moto_endpoint, new_table, sdk_config};
+
+    #[tokio::test]
+    async fn a_redelivered_batch_does_not_repeat_the_effect() {
+        let Some(endpoint) = moto_endpoint() else {
+            return;
+        };
+        let idempotency = Arc::new(Idempotency::new(
+            new_table(&sdk_config(&endpoint).await).await,
+            Duration::from_secs(3600),
+        ));
+        let charges = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&charges);
+        let pipeline = Pipeline::new("charge-payments").then(
+            4,
+            idempotency.guard(move |_uow| {
+                let counter = Arc::clone(&counter);
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    Ok::<_, StepError>(())
+                }
+            }),
+        );
+        let handler =
+            StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(pipeline);
+        let events: Vec<Envelope> = (0..6)
+            .map(|n| {
+                Envelope::builder("payment-requested")
+                    .id(format!("pay-{n}"))
+                    .entity("payment", &json!({"n": n}))
+                    .build()
+                    .expect("valid")
+            })
+            .collect();
+        for _ in 0..2 {
+            let report = handler
+                .process(testing::sqs_event(&events), Invocation::local())
+                .await;
+            assert_eq!(report.summary.pipelines[0].delivered, 6);
+        }
+        assert_eq!(
+            charges.load(Ordering::SeqCst),
+            6,
+            "each payment charged once"
+        );
+    }
+}

@@ -9,9 +9,12 @@
 //! finished or its claim has expired. A failed effect releases its claim.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lambda_stream::StepError;
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use lambda_stream::{StepError, Uow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -58,6 +61,37 @@ impl Idempotency {
             completed_for,
             // Lambda's longest invocation: a claim made without a known deadline lasts as long.
             claim_without_deadline: Duration::from_secs(15 * 60),
+        }
+    }
+
+    /// A step for `then`/`then_ordered` that runs `effect` once per event of the pipeline:
+    ///
+    /// ```ignore
+    /// pipeline.then(4, idempotency.guard(|uow| async move { charge(&uow).await }))
+    /// ```
+    pub fn guard<T, U, F, Fut>(
+        self: &Arc<Self>,
+        effect: F,
+    ) -> impl Fn(Uow<T>) -> BoxFuture<'static, Result<Once<U>, StepError>> + Send + Sync + 'static
+    where
+        T: Send + 'static,
+        U: Send + 'static,
+        F: Fn(Uow<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, StepError>> + Send + 'static,
+    {
+        let this = Arc::clone(self);
+        let effect = Arc::new(effect);
+        move |uow: Uow<T>| {
+            let this = Arc::clone(&this);
+            let effect = Arc::clone(&effect);
+            async move {
+                let pipeline = uow.pipeline.to_string();
+                let id = uow.event.id.clone();
+                let deadline = uow.invocation.deadline;
+                this.once(&pipeline, &id, deadline, move || effect(uow))
+                    .await
+            }
+            .boxed()
         }
     }
 
