@@ -76,8 +76,7 @@ async fn requests_for(events: &[Envelope]) -> Vec<(usize, usize)> {
         .process(testing::kinesis_event(events), Invocation::local())
         .await;
     assert_eq!(report.summary.pipelines[0].delivered, events.len());
-    let requests = api.0.lock().expect("lock").clone();
-    requests
+    api.0.lock().expect("lock").clone()
 }
 
 #[tokio::test]
