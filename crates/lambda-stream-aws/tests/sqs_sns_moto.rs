@@ -256,3 +256,47 @@ async fn publish_to_a_topic_reaches_a_subscribed_queue() {
         assert!(message["f1"].is_i64());
     }
 }
+
+#[tokio::test]
+async fn a_single_message_goes_as_a_plain_publish() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let sns = aws_sdk_sns::Client::new(&config);
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let (url, queue_arn) = new_queue(&sqs, false).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscription");
+    let publisher = SnsPublisher::new(sns.clone(), SnsConfig::new(&topic_arn));
+    let entry = PublishEntry::message("thing-created", r#"{"f1":1}"#);
+    let results = lambda_stream::Publisher::publish(&publisher, std::slice::from_ref(&entry)).await;
+    assert!(results[0].is_ok(), "{results:?}");
+    let messages = drain(&sqs, &url, 1).await;
+    assert_eq!(messages.len(), 1);
+    let notification: Value = serde_json::from_str(&messages[0].0).expect("json");
+    assert_eq!(notification["Message"], r#"{"f1":1}"#);
+    assert_eq!(
+        notification["MessageAttributes"]["type"]["Value"],
+        "thing-created"
+    );
+
+    // A topic that does not exist refuses the message for good.
+    let missing = SnsPublisher::new(sns, SnsConfig::new(format!("{topic_arn}-missing")));
+    let results = lambda_stream::Publisher::publish(&missing, std::slice::from_ref(&entry)).await;
+    let error = results[0].as_ref().expect_err("no such topic");
+    assert_eq!(error.class(), lambda_stream::ErrorClass::Permanent);
+}

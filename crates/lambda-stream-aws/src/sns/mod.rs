@@ -1,7 +1,8 @@
 //! Send to SNS: one message per entry (an envelope from `publish`, or any message from `send`),
 //! its event type as the `type` attribute; FIFO topics get the partition key as the message
 //! group and the event id as the deduplication id. Batches of 10 messages and 256 KiB (see
-//! [`request`]); failed messages are retried alone (see [`service`]).
+//! [`request`]; a batch of one goes as a plain `Publish`); failed messages are retried alone
+//! (see [`service`]).
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -126,6 +127,35 @@ impl PublishBatchApi for aws_sdk_sns::Client {
                     retryable: false,
                     message,
                 })?;
+            if let [single] = entries.as_slice() {
+                // One message: the plain Publish call, whose refusal is the message's.
+                let published = self
+                    .publish()
+                    .topic_arn(request.topic_arn)
+                    .message(single.message())
+                    .set_message_attributes(single.message_attributes().cloned())
+                    .set_message_group_id(single.message_group_id().map(str::to_string))
+                    .set_message_deduplication_id(
+                        single.message_deduplication_id().map(str::to_string),
+                    )
+                    .send()
+                    .await;
+                return match published {
+                    Ok(_) => Ok(vec![EntryOutcome::Accepted]),
+                    Err(error) => {
+                        let error =
+                            crate::retry::call_error(error, service::is_retryable_request_code);
+                        if error.retryable {
+                            Err(error)
+                        } else {
+                            Ok(vec![EntryOutcome::Rejected {
+                                code: "PublishRefused".into(),
+                                message: error.message,
+                            }])
+                        }
+                    }
+                };
+            }
             let output = self
                 .publish_batch()
                 .topic_arn(request.topic_arn)
