@@ -11,9 +11,10 @@
 //!
 //! The retry policy shared by the sinks is in [`retry`]. Entries the service rejects for a
 //! transient reason (throttling, internal failure) are retried alone, with exponential backoff
-//! and full jitter, up to the policy's attempts; then they fail as *retryable*, so the
-//! pipeline's units go back to Lambda. Entries rejected for good fail as *permanent* (fault
-//! events). Every entry ends in exactly one result.
+//! and full jitter, up to the policy's attempts; then they fail *unclassified*, so the
+//! pipeline's failure mode decides (a fault event by default, or a retry by Lambda). Entries
+//! rejected for good fail as *permanent* (fault events). Every entry ends in exactly one
+//! result.
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;

@@ -249,7 +249,8 @@ where
         attempt += 1;
     }
     for i in pending {
-        results[i] = Some(Err(StepError::retryable(format!(
+        // Unclassified: the pipeline's failure mode decides between a fault and a retry.
+        results[i] = Some(Err(StepError::new(format!(
             "{operation}: not accepted after {} attempt(s): {}",
             attempt + 1,
             last_reason[i]

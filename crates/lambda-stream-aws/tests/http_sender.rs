@@ -193,12 +193,16 @@ async fn a_429_is_retried_after_the_time_it_asks_for_then_succeeds() {
 }
 
 #[tokio::test]
-async fn server_errors_are_retried_until_exhausted_then_fail_as_retryable() {
+async fn server_errors_are_retried_until_exhausted_then_left_to_the_pipeline() {
     let error = || Answer::Status(503, Vec::new(), "down for maintenance");
     let (server, url) = Server::start(vec![error(), error(), error(), error()]).await;
     let sender = HttpSender::new(HttpConfig::new(&url).retry(fast_retries(3))).expect("sender");
     let err = sender.send(payment()).await.expect_err("exhausted");
-    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert_eq!(
+        err.class(),
+        ErrorClass::Unclassified,
+        "the pipeline's failure mode decides"
+    );
     assert_eq!(err.name(), "HttpStatus503");
     assert!(
         err.message()
@@ -239,7 +243,7 @@ async fn a_retry_after_longer_than_allowed_hands_the_unit_back_to_lambda() {
 }
 
 #[tokio::test]
-async fn a_call_that_times_out_is_retried_and_then_fails_as_retryable() {
+async fn a_call_that_times_out_is_retried_and_then_left_to_the_pipeline() {
     let (server, url) = Server::start(vec![Answer::Hang, Answer::Hang]).await;
     let sender = HttpSender::new(
         HttpConfig::new(&url)
@@ -248,7 +252,7 @@ async fn a_call_that_times_out_is_retried_and_then_fails_as_retryable() {
     )
     .expect("sender");
     let err = sender.send(payment()).await.expect_err("timed out");
-    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert_eq!(err.class(), ErrorClass::Unclassified);
     assert_eq!(err.name(), "HttpTimeout");
     assert_eq!(server.seen().len(), 2);
 }
@@ -276,7 +280,7 @@ async fn the_rate_limit_spaces_calls_across_concurrent_senders() {
 }
 
 #[tokio::test]
-async fn nothing_listening_is_a_retryable_failure() {
+async fn nothing_listening_fails_after_the_retries() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("addr"));
     drop(listener);
@@ -285,5 +289,6 @@ async fn nothing_listening_is_a_retryable_failure() {
         .send(payment())
         .await
         .expect_err("connection refused");
-    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert_eq!(err.class(), ErrorClass::Unclassified);
+    assert_eq!(err.name(), "HttpError");
 }

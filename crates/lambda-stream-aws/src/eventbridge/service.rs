@@ -180,7 +180,7 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn exhausted_retries_fail_as_retryable_and_permanent_codes_fail_at_once() {
+    async fn exhausted_retries_are_left_to_the_pipeline_and_permanent_codes_fail_at_once() {
         use EntryOutcome::Accepted as A;
         let rejected = EntryOutcome::Rejected {
             code: "MalformedDetail".into(),
@@ -194,7 +194,7 @@ mod tests {
         let results = run(&api, 3, 3).await;
         assert!(results[0].is_ok());
         let exhausted = results[1].as_ref().expect_err("exhausted");
-        assert_eq!(exhausted.class(), ErrorClass::Retryable);
+        assert_eq!(exhausted.class(), ErrorClass::Unclassified);
         assert!(
             exhausted.message().contains("after 3 attempt(s)"),
             "{exhausted}"
@@ -222,7 +222,7 @@ mod tests {
         assert!(
             results
                 .iter()
-                .all(|r| matches!(r, Err(e) if e.class() == ErrorClass::Retryable))
+                .all(|r| matches!(r, Err(e) if e.class() == ErrorClass::Unclassified))
         );
 
         let api = Scripted::new(vec![Err(CallError {

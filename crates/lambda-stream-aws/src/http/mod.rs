@@ -127,8 +127,10 @@ impl HttpSender {
     }
 
     /// Sends `request`, retrying what may succeed later. A 2xx answer is returned; anything
-    /// else is a failure naming the status (`HttpStatus402`, say) with the start of the body,
-    /// retryable when the status or error was transient.
+    /// else is a failure naming the status (`HttpStatus402`, say) with the start of the body:
+    /// permanent for a refusal, unclassified when the retries ran out (the pipeline's
+    /// failure mode decides), retryable when `Retry-After` asks for longer than
+    /// `max_retry_after`.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, StepError> {
         let url = format!("{}{}", self.config.base_url, request.path);
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
@@ -191,9 +193,13 @@ impl HttpSender {
                 }
             };
             let (error, wait) = failure;
-            let too_long = wait.is_some_and(|w| w > self.config.max_retry_after);
-            if too_long || !self.config.retry.may_retry_after(attempt) {
+            if wait.is_some_and(|w| w > self.config.max_retry_after) {
+                // The API asks to come back later than we may wait: hand it back to Lambda.
                 return Err(error.with_class(lambda_stream::ErrorClass::Retryable));
+            }
+            if !self.config.retry.may_retry_after(attempt) {
+                // Out of attempts: the pipeline's failure mode decides.
+                return Err(error);
             }
             attempt += 1;
             match wait {

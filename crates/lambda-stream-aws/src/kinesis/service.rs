@@ -137,7 +137,7 @@ mod tests {
         assert!(results[0].is_ok());
         assert!(results[1].is_ok());
         let exhausted = results[2].as_ref().expect_err("exhausted");
-        assert_eq!(exhausted.class(), ErrorClass::Retryable);
+        assert_eq!(exhausted.class(), ErrorClass::Unclassified);
         assert_eq!(exhausted.name(), "PutRecordsRetriesExhausted");
         let invalid = results[3].as_ref().expect_err("invalid");
         assert_eq!(invalid.class(), ErrorClass::Permanent);
