@@ -1,6 +1,19 @@
 //! AWS sinks for `lambda-stream`, each behind its own Cargo feature so a function compiles
 //! only the SDK clients it uses.
 //!
+//! | feature | module | what | configuration |
+//! |---|---|---|---|
+//! | `eventbridge` | [`eventbridge`] | `PutEvents`: 10 entries, 256 KB by the exact entry-size rule; `Source` `custom` or `external`; global endpoints; the fault publisher | `BUS_NAME`, `BUS_SRC`, `BUS_ENDPOINT_ID` |
+//! | `kinesis` | [`kinesis`] | `PutRecords`: 500 records, 5 MiB with keys, 1 MiB a record | `STREAM_NAME` |
+//! | `sns` | [`sns`] | `PublishBatch` (10 messages, 256 KiB; one message goes as `Publish`); `type` attribute; FIFO | `TOPIC_ARN` |
+//! | `sqs` | [`sqs`] | `SendMessageBatch` (10 messages, 1 MiB); `type` attribute; FIFO | `QUEUE_URL` |
+//! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` |
+//! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler | `CLAIMCHECK_BUCKET_NAME` |
+//! | `http` | [`http`] | JSON calls to third-party APIs: timeouts, retries honouring `Retry-After`, rate limit | in code |
+//!
+//! Every sink makes its SDK client once (`from_env`, which honours `AWS_ENDPOINT_URL`) and is
+//! shared by `Arc` across pipelines and invocations.
+//!
 //! Every sink has the same layout, one folder each:
 //!
 //! | file | what it holds |
