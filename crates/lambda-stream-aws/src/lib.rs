@@ -37,6 +37,8 @@ pub mod eventbridge;
 pub mod http;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
+#[cfg(any(feature = "sns", feature = "sqs"))]
+pub mod message;
 pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
