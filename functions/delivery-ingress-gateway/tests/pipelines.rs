@@ -1,0 +1,190 @@
+//! The gateway on Lambda-shaped events: messages built here, and a message exactly as
+//! moto_server delivers it from an SNS topic to a subscribed queue.
+
+use std::sync::Arc;
+
+use delivery_ingress_gateway::{Delivery, handler};
+use lambda_stream::testing;
+use lambda_stream::{Config, InMemoryPublisher, Invocation, RecordState};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn delivery_messages_become_internal_events() {
+    let bus = Arc::new(InMemoryPublisher::new());
+    let bodies =
+        vec![
+        testing::sns_notification(
+            &json!({"orderId": "o1", "status": "Picked Up", "courier": "Ana", "vehicle": "bike"})
+                .to_string(),
+            0,
+        ),
+        testing::sns_notification(&json!({"orderId": "o1", "status": "delivered"}).to_string(), 1),
+        testing::sns_notification(&json!({"status": "delivered"}).to_string(), 2),
+        testing::sns_notification("not json at all", 3),
+    ];
+    let report = handler(bus.clone(), Config::default())
+        .process(testing::sqs_event_from_bodies(&bodies), Invocation::local())
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        vec![
+            RecordState::Delivered,
+            RecordState::Delivered,
+            RecordState::Fault,
+            RecordState::Fault
+        ]
+    );
+    let events: Vec<_> = bus
+        .envelopes()
+        .into_iter()
+        .filter(|e| e.event_type != "fault")
+        .collect();
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[0].event_type, "delivery-picked-up");
+    assert_eq!(events[0].partition_key.as_deref(), Some("o1"));
+    assert_eq!(
+        events[0].id, "95df01b4-ee98-5cb9-9903-4c221d41eb00",
+        "the SNS message id"
+    );
+    let delivery: Delivery = events[0].entity().expect("delivery");
+    assert_eq!(delivery.courier.as_deref(), Some("Ana"));
+    assert_eq!(events[1].event_type, "delivery-delivered");
+    let faults = bus
+        .envelopes()
+        .into_iter()
+        .filter(|e| e.event_type == "fault")
+        .count();
+    assert_eq!(faults, 2);
+}
+
+/// The moto endpoint, or `None` (with a note) when the test runs without one.
+fn moto_endpoint() -> Option<String> {
+    match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
+        Ok(endpoint) => Some(endpoint),
+        Err(_) => {
+            assert!(
+                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
+                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
+            );
+            eprintln!("skipped: no moto_server (run scripts/test to start one)");
+            None
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_as_moto_delivers_it_from_the_topic() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "t", "t", None, None, "moto",
+        ))
+        .load()
+        .await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let topic = sns
+        .create_topic()
+        .name(format!("delivery-{id}"))
+        .send()
+        .await
+        .expect("topic");
+    let topic_arn = topic.topic_arn.expect("arn");
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("delivery-ingress-{id}"))
+        .send()
+        .await
+        .expect("queue")
+        .queue_url
+        .expect("url");
+    let queue_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("arn");
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    // The delivery system publishes a status.
+    sns.publish()
+        .topic_arn(&topic_arn)
+        .message(json!({"orderId": "o9", "status": "assigned", "courier": "Bo"}).to_string())
+        .send()
+        .await
+        .expect("publish");
+    let received = sqs
+        .receive_message()
+        .queue_url(&queue_url)
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .wait_time_seconds(1)
+        .send()
+        .await
+        .expect("receive");
+    let message = received.messages().first().expect("a message").clone();
+
+    // The queue's message as Lambda hands it over.
+    let record = json!({
+        "messageId": message.message_id(),
+        "receiptHandle": message.receipt_handle(),
+        "body": message.body(),
+        "attributes": message.attributes().map(|a| {
+            a.iter().map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone()))).collect::<serde_json::Map<_, _>>()
+        }),
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:delivery-ingress",
+        "awsRegion": "us-east-1",
+    });
+    let event = serde_json::from_value(json!({"Records": [record]})).expect("SQS event");
+    let bus = Arc::new(InMemoryPublisher::new());
+    let report = handler(bus.clone(), Config::default())
+        .process(event, Invocation::local())
+        .await;
+    assert_eq!(
+        report.records[0].pipelines[0],
+        RecordState::Delivered,
+        "{:?}",
+        report.records
+    );
+    let published = bus.envelopes();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].event_type, "delivery-assigned");
+    assert_eq!(published[0].partition_key.as_deref(), Some("o9"));
+    let delivery: Delivery = published[0].entity().expect("delivery");
+    assert_eq!(delivery.courier.as_deref(), Some("Bo"));
+}
+
+#[tokio::test]
+async fn the_sample_event_is_an_sqs_event_the_gateway_handles() {
+    let path = format!(
+        "{}/events/sqs-sns-delivery-status.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
+        .expect("an SQS event");
+    let bus = Arc::new(InMemoryPublisher::new());
+    let report = handler(bus.clone(), Config::default())
+        .process(event, Invocation::local())
+        .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+    assert_eq!(bus.envelopes()[0].event_type, "delivery-picked-up");
+}

@@ -1,0 +1,109 @@
+//! The gateway's pipeline on Lambda-shaped events, without AWS.
+
+use std::sync::Arc;
+
+use lambda_stream::testing;
+use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
+use notification_egress_gateway::{Notification, handler};
+use serde_json::json;
+
+fn event(id: &str, event_type: &str, entity: &str, body: serde_json::Value) -> Envelope {
+    Envelope::builder(event_type)
+        .id(id)
+        .timestamp(1_764_000_000_000)
+        .partition_key("o1")
+        .entity(entity, &body)
+        .build()
+        .expect("valid")
+}
+
+#[tokio::test]
+async fn order_and_payment_events_become_notifications() {
+    let topic = Arc::new(InMemoryPublisher::new());
+    let faults = Arc::new(InMemoryPublisher::new());
+    let events = vec![
+        event(
+            "e1",
+            "order-placed",
+            "order",
+            json!({"id": "o1", "customerId": "c1", "total": 20}),
+        ),
+        event(
+            "e2",
+            "payment-authorized",
+            "payment",
+            json!({"orderId": "o1", "customerId": "c1"}),
+        ),
+        event(
+            "e3",
+            "restaurant-updated",
+            "restaurant",
+            json!({"id": "r1"}),
+        ),
+        event(
+            "e4",
+            "payment-declined",
+            "payment",
+            json!({"orderId": "o2"}),
+        ),
+    ];
+    let report = handler(topic.clone(), faults.clone(), Config::default())
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        vec![
+            RecordState::Delivered,
+            RecordState::Delivered,
+            RecordState::Filtered,
+            RecordState::Fault
+        ]
+    );
+    let sent: Vec<Notification> = topic
+        .published()
+        .iter()
+        .map(|e| serde_json::from_str(&e.json).expect("notification"))
+        .collect();
+    assert_eq!(
+        sent,
+        vec![
+            Notification {
+                customer_id: "c1".into(),
+                order_id: "o1".into(),
+                kind: "order-placed".into(),
+                text: "We have your order o1.".into(),
+            },
+            Notification {
+                customer_id: "c1".into(),
+                order_id: "o1".into(),
+                kind: "payment-authorized".into(),
+                text: "Your payment for order o1 went through.".into(),
+            },
+        ]
+    );
+    assert_eq!(topic.published()[0].partition_key.as_deref(), Some("c1"));
+    // The payment without a customer is a fault with the record to resubmit.
+    assert_eq!(faults.published().len(), 1);
+    assert!(report.response.expect("ok").batch_item_failures.is_empty());
+}
+
+#[tokio::test]
+async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
+    let path = format!(
+        "{}/events/kinesis-order-placed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
+        .expect("a Kinesis event");
+    let topic = Arc::new(InMemoryPublisher::new());
+    let report = handler(
+        topic.clone(),
+        Arc::new(InMemoryPublisher::new()),
+        Config::default(),
+    )
+    .process(event, Invocation::local())
+    .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+    assert_eq!(topic.published().len(), 1);
+}
