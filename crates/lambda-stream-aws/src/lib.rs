@@ -68,6 +68,14 @@ pub use sqs::{SqsConfig, SqsPublisher};
 pub struct ConfigError(String);
 
 impl ConfigError {
+    #[cfg(any(
+        feature = "eventbridge",
+        feature = "kinesis",
+        feature = "sns",
+        feature = "sqs",
+        feature = "dynamodb",
+        feature = "s3"
+    ))]
     pub(crate) fn missing(variable: &str) -> Self {
         Self(format!("the environment variable {variable} is not set"))
     }

@@ -4,7 +4,19 @@
 
 use std::time::Duration;
 
+#[cfg(any(
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "sns",
+    feature = "sqs"
+))]
 use futures::future::BoxFuture;
+#[cfg(any(
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "sns",
+    feature = "sqs"
+))]
 use lambda_stream::{PublishEntry, StepError};
 
 /// Attempts and delays for retrying a request or its failed entries.
@@ -83,6 +95,14 @@ pub struct CallError {
     pub message: String,
 }
 
+#[cfg(any(
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "sns",
+    feature = "sqs",
+    feature = "dynamodb",
+    feature = "s3"
+))]
 /// Classifies an SDK error: timeouts, dispatch failures, unreadable responses and the
 /// service's codes that `retryable_code` accepts are worth retrying; anything else the
 /// service refused (validation, access, missing resources) is not.
@@ -114,6 +134,7 @@ where
 }
 
 /// One failed entry of a batch API that answers by entry id (SNS, SQS).
+#[cfg(any(feature = "sns", feature = "sqs"))]
 #[derive(Debug, Clone)]
 pub(crate) struct FailedById<'a> {
     pub(crate) id: &'a str,
@@ -124,8 +145,10 @@ pub(crate) struct FailedById<'a> {
 }
 
 /// The error code given to entries the service failed through no fault of theirs.
+#[cfg(any(feature = "sns", feature = "sqs"))]
 pub(crate) const SERVICE_FAULT: &str = "ServiceFault";
 
+#[cfg(any(feature = "sns", feature = "sqs"))]
 /// Maps a by-id batch answer onto the `count` entries sent with ids `"0"`, `"1"`, ...; an
 /// entry the answer does not mention gets no outcome (and is retried).
 pub(crate) fn outcomes_by_id<'a>(
@@ -166,6 +189,12 @@ pub(crate) fn outcomes_by_id<'a>(
 }
 
 /// How one sink's batch call behaves, for [`send_with_retry`].
+#[cfg(any(
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "sns",
+    feature = "sqs"
+))]
 pub(crate) struct BatchCall<'s> {
     /// The operation's name, for messages (`PutEvents`, `PutRecords`).
     pub(crate) operation: &'s str,
@@ -173,6 +202,12 @@ pub(crate) struct BatchCall<'s> {
     pub(crate) retryable_codes: &'s [&'s str],
 }
 
+#[cfg(any(
+    feature = "eventbridge",
+    feature = "kinesis",
+    feature = "sns",
+    feature = "sqs"
+))]
 /// Sends `entries` with `call`, retrying only the entries that failed for a transient reason
 /// (or all of them when the whole request failed transiently), with backoff and jitter.
 /// Entries `precheck` refuses are never sent. Returns one result per entry, in order.
@@ -291,6 +326,7 @@ mod tests {
         assert!(!RetryPolicy::none().may_retry_after(0));
     }
 
+    #[cfg(any(feature = "sns", feature = "sqs"))]
     #[test]
     fn by_id_answers_map_to_positions_and_service_faults_are_retryable() {
         let outcomes = outcomes_by_id(

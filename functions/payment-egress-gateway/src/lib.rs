@@ -1,0 +1,147 @@
+//! `payment-egress-gateway`: the egress half of the payment processor's ESG (the asynchronous
+//! request-response flow). A `payment-requested` event becomes a `POST /payments` to the
+//! processor, rate limited with backpressure, with the event id as the idempotency key; with
+//! an idempotency table the charge is also made at most once per event on our side.
+//!
+//! It never publishes a "succeeded" event: the processor's webhook (the ingress half) reports
+//! the outcome. A refused request is a fault; a processor that stays unavailable hands the
+//! record back to Lambda.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_stream::{
+    Config, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, Uow, on_type,
+};
+use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender, Idempotency};
+use serde::{Deserialize, Serialize};
+
+/// The internal entity of `payment-requested`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Payment {
+    /// Our payment id (the processor's reference).
+    pub id: String,
+    /// The order paid for.
+    pub order_id: String,
+    /// The amount, in the currency's minor unit.
+    pub amount: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// The customer's payment method, tokenized by the processor's front-end SDK.
+    pub payment_method_token: String,
+}
+
+/// The processor's `POST /payments` body (its contract, not ours).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct ChargeRequest {
+    /// Our reference, echoed in the webhook.
+    pub reference: String,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO currency code.
+    pub currency: String,
+    /// The tokenized payment method.
+    pub source: String,
+    /// Free-form metadata the webhook echoes.
+    pub metadata: serde_json::Value,
+}
+
+/// Configuration read once per process.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The processor's base URL (`PAYMENT_API_URL`).
+    pub api_url: String,
+    /// The API key (`PAYMENT_API_KEY`), sent as a bearer token.
+    pub api_key: String,
+    /// Calls per second allowed by the processor (`PAYMENT_API_RATE`, default 10).
+    pub calls_per_second: usize,
+}
+
+impl Settings {
+    /// Reads `PAYMENT_API_URL`, `PAYMENT_API_KEY` and `PAYMENT_API_RATE`.
+    pub fn from_env() -> Result<Self, StepError> {
+        let get = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .ok_or_else(|| StepError::permanent(format!("{name} is not set")))
+        };
+        Ok(Self {
+            api_url: get("PAYMENT_API_URL")?,
+            api_key: get("PAYMENT_API_KEY")?,
+            calls_per_second: std::env::var("PAYMENT_API_RATE")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(10),
+        })
+    }
+
+    /// The sender for these settings: bearer auth and the processor's rate limit.
+    pub fn sender(&self) -> Result<HttpSender, StepError> {
+        HttpSender::new(
+            HttpConfig::new(&self.api_url)
+                .header("Authorization", format!("Bearer {}", self.api_key))
+                .rate_limit(self.calls_per_second, Duration::from_secs(1)),
+        )
+    }
+}
+
+/// The processor's request for a `payment-requested` event.
+pub fn charge_request(uow: &Uow<()>) -> Result<HttpRequest, StepError> {
+    let payment: Payment = uow.event.entity()?;
+    let body = ChargeRequest {
+        reference: payment.id,
+        amount: payment.amount,
+        currency: payment.currency,
+        source: payment.payment_method_token,
+        metadata: serde_json::json!({"orderId": payment.order_id}),
+    };
+    Ok(
+        HttpRequest::post_json("/payments", &body)?
+            .header("Idempotency-Key", uow.event.id.as_str()),
+    )
+}
+
+/// The gateway's one pipeline: payments of one order in order, different orders concurrently,
+/// every call within the processor's rate limit.
+pub fn request_payments(sender: HttpSender, idempotency: Option<Arc<Idempotency>>) -> Pipeline<()> {
+    let call = move |uow: Uow<HttpRequest>| {
+        let sender = sender.clone();
+        let idempotency = idempotency.clone();
+        async move {
+            let request = uow.value.clone();
+            match idempotency {
+                Some(idempotency) => idempotency
+                    .once(
+                        &uow.pipeline,
+                        &uow.event.id,
+                        uow.invocation.deadline,
+                        || async { sender.send(request).await.map(|_| ()) },
+                    )
+                    .await
+                    .map(|_| ()),
+                None => sender.send(request).await.map(|_| ()),
+            }
+        }
+    };
+    Pipeline::new("request-payments")
+        // A processor that stays unavailable: let Lambda retry rather than fault the payment.
+        .on_failure(FailureMode::Retry)
+        .filter(on_type("payment-requested"))
+        .map(charge_request)
+        .then_ordered(4, call)
+}
+
+/// The handler: the hub's stream in, faults to the bus.
+pub fn handler(
+    sender: HttpSender,
+    idempotency: Option<Arc<Idempotency>>,
+    faults: Arc<dyn Publisher>,
+    config: Config,
+) -> StreamHandler<KinesisSource> {
+    StreamHandler::with_config(KinesisSource::new(), config)
+        .pipeline(request_payments(sender, idempotency))
+        .faults_to(faults)
+}

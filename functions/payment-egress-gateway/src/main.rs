@@ -1,0 +1,27 @@
+//! The Lambda function: `PAYMENT_API_URL`, `PAYMENT_API_KEY`, `PAYMENT_API_RATE`, `BUS_NAME`,
+//! and `ENTITY_TABLE_NAME` for the idempotency records (optional).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_stream::{Config, lambda_runtime};
+use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, Idempotency};
+use payment_egress_gateway::{Settings, handler};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_stream::init_tracing();
+    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let bus = Arc::new(EventBridgePublisher::from_env().await?);
+    let idempotency = match DynamoDbStore::from_env().await {
+        Ok(store) => Some(Arc::new(Idempotency::new(
+            store,
+            Duration::from_secs(7 * 24 * 3600),
+        ))),
+        Err(_) => None,
+    };
+    let sender = settings.sender().map_err(|e| e.to_string())?;
+    handler(sender, idempotency, bus, Config::from_env())
+        .run()
+        .await
+}
