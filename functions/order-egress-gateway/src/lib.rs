@@ -1,0 +1,114 @@
+//! `order-egress-gateway`: the inter-subsystem egress of the Customer subsystem. Internal
+//! `order-placed` and `order-cancelled` events become the external domain events of the same
+//! names that the Order subsystem consumes: only what this subsystem is willing to share (no
+//! customer details, no payment method), version 1 of the contract, published to the hub with
+//! source `external` so the egress rule forwards them.
+
+use std::sync::Arc;
+
+use lambda_stream::{
+    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
+    Uow, on_types,
+};
+use serde::{Deserialize, Serialize};
+
+/// The contract version these events follow.
+pub const CONTRACT_VERSION: i64 = 1;
+
+/// The internal order, as the Customer subsystem's BFF writes it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InternalOrder {
+    id: String,
+    restaurant_id: String,
+    #[serde(default)]
+    items: Vec<InternalItem>,
+    #[serde(default)]
+    total: Option<i64>,
+    #[serde(default)]
+    currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InternalItem {
+    menu_item_id: String,
+    quantity: u32,
+}
+
+/// The external order (version 1): what the Order subsystem may rely on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalOrderV1 {
+    /// The order id.
+    pub id: String,
+    /// The restaurant.
+    pub restaurant_id: String,
+    /// What was ordered.
+    pub items: Vec<ExternalItemV1>,
+    /// The total in minor units, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub total: Option<i64>,
+    /// ISO currency code, when known.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub currency: Option<String>,
+}
+
+/// One line of an external order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExternalItemV1 {
+    /// The menu item.
+    pub menu_item_id: String,
+    /// How many.
+    pub quantity: u32,
+}
+
+/// Maps an internal order event to its external event.
+pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
+    let order: InternalOrder = uow.event.entity()?;
+    let external = ExternalOrderV1 {
+        id: order.id.clone(),
+        restaurant_id: order.restaurant_id,
+        items: order
+            .items
+            .into_iter()
+            .map(|i| ExternalItemV1 {
+                menu_item_id: i.menu_item_id,
+                quantity: i.quantity,
+            })
+            .collect(),
+        total: order.total,
+        currency: order.currency,
+    };
+    Envelope::builder(uow.event.event_type.clone())
+        .id(uow.event.id.clone())
+        .timestamp(uow.event.timestamp)
+        .partition_key(order.id)
+        .tag("version", CONTRACT_VERSION)
+        .entity("order", &external)
+        .build()
+        .map_err(StepError::from)
+}
+
+/// The gateway's one pipeline; `external` publishes with source `external`.
+pub fn share_orders(external: Arc<dyn Publisher>) -> Pipeline<()> {
+    Pipeline::new("share-orders")
+        .filter(on_types(TypeFilter::set([
+            "order-placed",
+            "order-cancelled",
+        ])))
+        .map(to_external)
+        .publish(external, 2)
+}
+
+/// The handler: the hub's internal stream in, external events and faults to the bus.
+pub fn handler(
+    external: Arc<dyn Publisher>,
+    faults: Arc<dyn Publisher>,
+    config: Config,
+) -> StreamHandler<KinesisSource> {
+    StreamHandler::with_config(KinesisSource::new(), config)
+        .pipeline(share_orders(external))
+        .faults_to(faults)
+}

@@ -1,0 +1,16 @@
+//! The Lambda function: `BUS_NAME` (the hub) from the environment.
+
+use std::sync::Arc;
+
+use lambda_stream::{Config, lambda_runtime};
+use lambda_stream_aws::EventBridgePublisher;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_stream::init_tracing();
+    let bus = EventBridgePublisher::from_env().await?;
+    let external = Arc::new(bus.with_source("external"));
+    order_egress_gateway::handler(external, Arc::new(bus), Config::from_env())
+        .run()
+        .await
+}

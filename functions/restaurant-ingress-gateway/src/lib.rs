@@ -1,0 +1,116 @@
+//! `restaurant-ingress-gateway`: the inter-subsystem ingress of the Customer subsystem. The
+//! hub routes the Restaurant subsystem's external events (source `external`) to the ingress
+//! stream; this gateway turns `restaurant-menu-published` into the internal `menu-updated` and
+//! `restaurant-closed` into `restaurant-unavailable`, published to the bus.
+//!
+//! A tolerant reader: unknown fields are ignored, missing optional fields take defaults, and
+//! event types it does not know are filtered out, not faulted (the upstream subsystem may add
+//! types at any time).
+
+use std::sync::Arc;
+
+use lambda_stream::{
+    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
+    Uow, on_types,
+};
+use serde::{Deserialize, Serialize};
+
+/// The external restaurant, as the Restaurant subsystem shares it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalRestaurant {
+    id: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    menu: Vec<ExternalMenuItem>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExternalMenuItem {
+    id: String,
+    #[serde(default)]
+    name: String,
+    price: i64,
+    #[serde(default = "available_by_default")]
+    available: bool,
+}
+
+fn available_by_default() -> bool {
+    true
+}
+
+/// The internal menu the Customer subsystem's BFFs keep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Menu {
+    /// The restaurant.
+    pub restaurant_id: String,
+    /// Its name.
+    pub restaurant_name: String,
+    /// What can be ordered now.
+    pub items: Vec<MenuItem>,
+}
+
+/// One dish.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MenuItem {
+    /// The menu item id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its price in minor units.
+    pub price: i64,
+}
+
+/// Maps an external restaurant event to an internal one.
+pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
+    let restaurant: ExternalRestaurant = uow.event.field("restaurant")?;
+    let builder = match uow.event.event_type.as_str() {
+        "restaurant-menu-published" => Envelope::builder("menu-updated").entity(
+            "menu",
+            &Menu {
+                restaurant_id: restaurant.id.clone(),
+                restaurant_name: restaurant.name,
+                items: restaurant
+                    .menu
+                    .into_iter()
+                    .filter(|i| i.available)
+                    .map(|i| MenuItem {
+                        id: i.id,
+                        name: i.name,
+                        price: i.price,
+                    })
+                    .collect(),
+            },
+        ),
+        _ => Envelope::builder("restaurant-unavailable")
+            .entity("restaurant", &serde_json::json!({"id": restaurant.id})),
+    };
+    builder
+        .id(uow.event.id.clone())
+        .timestamp(uow.event.timestamp)
+        .partition_key(restaurant.id)
+        .build()
+        .map_err(StepError::from)
+}
+
+/// The gateway's one pipeline.
+pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<()> {
+    Pipeline::new("restaurant-updates")
+        .filter(on_types(TypeFilter::set([
+            "restaurant-menu-published",
+            "restaurant-closed",
+        ])))
+        .map(to_internal)
+        .publish(bus, 2)
+}
+
+/// The handler: the ingress stream in, internal events and faults to the bus.
+pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<KinesisSource> {
+    StreamHandler::with_config(KinesisSource::new(), config)
+        .pipeline(restaurant_updates(Arc::clone(&bus)))
+        .faults_to(bus)
+}

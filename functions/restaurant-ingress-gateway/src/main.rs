@@ -1,0 +1,15 @@
+//! The Lambda function: `BUS_NAME` (the hub) from the environment.
+
+use std::sync::Arc;
+
+use lambda_stream::{Config, lambda_runtime};
+use lambda_stream_aws::EventBridgePublisher;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    lambda_stream::init_tracing();
+    let bus = Arc::new(EventBridgePublisher::from_env().await?);
+    restaurant_ingress_gateway::handler(bus, Config::from_env())
+        .run()
+        .await
+}

@@ -1,0 +1,89 @@
+//! The gateway on Lambda-shaped events from the ingress stream, without AWS.
+
+use std::sync::Arc;
+
+use lambda_stream::testing;
+use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
+use restaurant_ingress_gateway::{Menu, MenuItem, handler};
+use serde_json::json;
+
+fn external(id: &str, event_type: &str, restaurant: serde_json::Value) -> Envelope {
+    Envelope::builder(event_type)
+        .id(id)
+        .timestamp(9)
+        .partition_key("r7")
+        .tag("source", "restaurant-egress-gateway")
+        .entity("restaurant", &restaurant)
+        .build()
+        .expect("valid")
+}
+
+#[tokio::test]
+async fn external_restaurant_events_become_internal_events_read_tolerantly() {
+    let bus = Arc::new(InMemoryPublisher::new());
+    let events = vec![
+        external(
+            "x1",
+            "restaurant-menu-published",
+            json!({"id": "r7", "name": "Luigi's", "cuisine": "italian",
+                   "menu": [{"id": "m1", "name": "Margherita", "price": 900, "allergens": ["gluten"]},
+                            {"id": "m2", "name": "Calzone", "price": 1100, "available": false},
+                            {"id": "m3", "price": 300}]}),
+        ),
+        external(
+            "x2",
+            "restaurant-rating-changed",
+            json!({"id": "r7", "rating": 4.5}),
+        ),
+        external(
+            "x3",
+            "restaurant-closed",
+            json!({"id": "r7", "reason": "holiday"}),
+        ),
+        external("x4", "restaurant-menu-published", json!({"name": "no id"})),
+    ];
+    let report = handler(bus.clone(), Config::default())
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        vec![
+            RecordState::Delivered,
+            RecordState::Filtered,
+            RecordState::Delivered,
+            RecordState::Fault
+        ],
+        "unknown types are filtered, malformed known ones are faults"
+    );
+    let internal: Vec<Envelope> = bus
+        .envelopes()
+        .into_iter()
+        .filter(|e| e.event_type != "fault")
+        .collect();
+    assert_eq!(internal.len(), 2);
+    assert_eq!(internal[0].event_type, "menu-updated");
+    assert_eq!(internal[0].id, "x1");
+    assert_eq!(internal[0].partition_key.as_deref(), Some("r7"));
+    let menu: Menu = internal[0].entity().expect("menu");
+    assert_eq!(
+        menu,
+        Menu {
+            restaurant_id: "r7".into(),
+            restaurant_name: "Luigi's".into(),
+            items: vec![
+                MenuItem {
+                    id: "m1".into(),
+                    name: "Margherita".into(),
+                    price: 900
+                },
+                MenuItem {
+                    id: "m3".into(),
+                    name: String::new(),
+                    price: 300
+                },
+            ],
+        }
+    );
+    assert_eq!(internal[1].event_type, "restaurant-unavailable");
+}
