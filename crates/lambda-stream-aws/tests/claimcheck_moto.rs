@@ -7,8 +7,7 @@ mod common;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use aws_sdk_eventbridge::types::Target;
-use common::{moto_endpoint, sdk_config};
+use common::{bus_to_queue, moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, RecordState, SqsSource, StreamHandler,
@@ -40,58 +39,9 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
     let claims = S3ClaimCheck::new(s3, &bucket);
 
     // A bus whose rule delivers everything from `custom` to a queue.
+    let (bus, queue_url) = bus_to_queue(&config, "custom").await;
     let events = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let bus = format!("hub-{id}");
-    events
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .expect("bus");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("q-{id}"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("arn");
-    events
-        .put_rule()
-        .name(format!("r-{id}"))
-        .event_bus_name(&bus)
-        .event_pattern(json!({"source": ["custom"]}).to_string())
-        .send()
-        .await
-        .expect("rule");
-    events
-        .put_targets()
-        .rule(format!("r-{id}"))
-        .event_bus_name(&bus)
-        .targets(
-            Target::builder()
-                .id("q")
-                .arn(queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("target");
 
     // Publish one small and one oversized event.
     let bus_publisher = Arc::new(EventBridgePublisher::new(

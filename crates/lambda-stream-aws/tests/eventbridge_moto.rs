@@ -8,74 +8,13 @@ use std::time::Duration;
 
 mod common;
 
-use aws_sdk_eventbridge::types::Target;
-use common::{moto_endpoint, sdk_config};
+use common::{bus_to_queue, moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
 };
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
 use serde_json::{Value, json};
-
-/// A bus with a rule sending events of `source` to a new queue; returns the bus name and the
-/// queue URL.
-async fn bus_to_queue(config: &aws_config::SdkConfig, source: &str) -> (String, String) {
-    let events = aws_sdk_eventbridge::Client::new(config);
-    let sqs = aws_sdk_sqs::Client::new(config);
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let bus = format!("hub-{id}");
-    events
-        .create_event_bus()
-        .name(&bus)
-        .send()
-        .await
-        .expect("bus");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("q-{id}"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("queue url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
-        .expect("queue arn");
-    let rule = format!("to-queue-{id}");
-    events
-        .put_rule()
-        .name(&rule)
-        .event_bus_name(&bus)
-        .event_pattern(json!({ "source": [source] }).to_string())
-        .send()
-        .await
-        .expect("rule");
-    events
-        .put_targets()
-        .rule(&rule)
-        .event_bus_name(&bus)
-        .targets(
-            Target::builder()
-                .id("queue")
-                .arn(queue_arn)
-                .build()
-                .expect("target"),
-        )
-        .send()
-        .await
-        .expect("target");
-    (bus, queue_url)
-}
 
 /// Reads up to `expected` messages (waiting a few seconds at most) and returns the
 /// EventBridge events in their bodies.

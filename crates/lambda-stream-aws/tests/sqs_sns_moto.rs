@@ -7,7 +7,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{moto_endpoint, sdk_config};
+use common::{moto_endpoint, new_queue, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler, on_type,
@@ -15,34 +15,28 @@ use lambda_stream::{
 use lambda_stream_aws::{SnsConfig, SnsPublisher, SqsConfig, SqsPublisher};
 use serde_json::{Value, json};
 
-async fn new_queue(sqs: &aws_sdk_sqs::Client, fifo: bool) -> (String, String) {
-    let mut name = format!("q-{}", uuid::Uuid::new_v4().simple());
-    let mut request = sqs.create_queue();
-    if fifo {
-        name.push_str(".fifo");
-        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
-    }
-    let url = request
-        .queue_name(name)
+/// A new topic with a new queue subscribed to it (without raw delivery): (topic ARN, queue URL).
+async fn topic_with_queue(
+    sns: &aws_sdk_sns::Client,
+    sqs: &aws_sdk_sqs::Client,
+) -> (String, String) {
+    let topic_arn = sns
+        .create_topic()
+        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
         .send()
         .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let arn = sqs
-        .get_queue_attributes()
-        .queue_url(&url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
+        .expect("topic")
+        .topic_arn
         .expect("arn");
-    (url, arn)
+    let (url, queue_arn) = new_queue(sqs, false).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscription");
+    (topic_arn, url)
 }
 
 /// Every message on the queue: (body, `type` attribute, group id).
@@ -208,22 +202,7 @@ async fn publish_to_a_topic_reaches_a_subscribed_queue() {
     let config = sdk_config(&endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let sns = aws_sdk_sns::Client::new(&config);
-    let topic_arn = sns
-        .create_topic()
-        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let (url, queue_arn) = new_queue(&sqs, false).await;
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("subscription");
+    let (topic_arn, url) = topic_with_queue(&sns, &sqs).await;
     let publisher = Arc::new(SnsPublisher::new(sns, SnsConfig::new(&topic_arn)));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("notify")
@@ -265,22 +244,7 @@ async fn a_single_message_goes_as_a_plain_publish() {
     let config = sdk_config(&endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let sns = aws_sdk_sns::Client::new(&config);
-    let topic_arn = sns
-        .create_topic()
-        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let (url, queue_arn) = new_queue(&sqs, false).await;
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("subscription");
+    let (topic_arn, url) = topic_with_queue(&sns, &sqs).await;
     let publisher = SnsPublisher::new(sns.clone(), SnsConfig::new(&topic_arn));
     let entry = PublishEntry::message("thing-created", r#"{"f1":1}"#);
     let results = lambda_stream::Publisher::publish(&publisher, std::slice::from_ref(&entry)).await;
