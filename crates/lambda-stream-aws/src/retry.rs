@@ -95,6 +95,20 @@ pub struct CallError {
     pub message: String,
 }
 
+impl CallError {
+    /// The unit's failure for a call of `operation` that failed: retryable or permanent as
+    /// classified, named `<operation>Error`.
+    pub fn into_step_error(self, operation: &str) -> lambda_stream::StepError {
+        lambda_stream::StepError::new(format!("{operation} failed: {}", self.message))
+            .with_name(format!("{operation}Error"))
+            .with_class(if self.retryable {
+                lambda_stream::ErrorClass::Retryable
+            } else {
+                lambda_stream::ErrorClass::Permanent
+            })
+    }
+}
+
 #[cfg(any(
     feature = "eventbridge",
     feature = "kinesis",

@@ -43,24 +43,6 @@ pub struct DynamoDbStore {
     retry: RetryPolicy,
 }
 
-fn sdk_failure<E, R>(
-    operation: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> StepError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let error = call_error(error, is_retryable_request_code);
-    let failure = StepError::new(format!("{operation} failed: {}", error.message))
-        .with_name(format!("{operation}Error"));
-    if error.retryable {
-        failure.with_class(lambda_stream::ErrorClass::Retryable)
-    } else {
-        failure.with_class(lambda_stream::ErrorClass::Permanent)
-    }
-}
-
 fn is_condition_failure<E, R>(
     error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> bool
@@ -120,7 +102,7 @@ impl DynamoDbStore {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| sdk_failure("PutItem", e))
+            .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("PutItem"))
     }
 
     /// Puts an item only if `condition` holds (with its own names and values in `update`'s
@@ -144,7 +126,7 @@ impl DynamoDbStore {
         match result {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
-            Err(e) => Err(sdk_failure("PutItem", e)),
+            Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("PutItem")),
         }
     }
 
@@ -209,7 +191,7 @@ impl DynamoDbStore {
         match result {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
-            Err(e) => Err(sdk_failure("UpdateItem", e)),
+            Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("UpdateItem")),
         }
     }
 
@@ -226,7 +208,7 @@ impl DynamoDbStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| sdk_failure("GetItem", e))?;
+            .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("GetItem"))?;
         output.item.map(from_item).transpose()
     }
 
@@ -255,7 +237,9 @@ impl DynamoDbStore {
                     .request_items(&self.table, request)
                     .send()
                     .await
-                    .map_err(|e| sdk_failure("BatchGetItem", e))?;
+                    .map_err(|e| {
+                        call_error(e, is_retryable_request_code).into_step_error("BatchGetItem")
+                    })?;
                 if let Some(items) = output.responses.and_then(|mut r| r.remove(&self.table)) {
                     for item in items {
                         found.push(from_item(item)?);
@@ -303,7 +287,7 @@ impl DynamoDbStore {
                 .consistent_read(true)
                 .send()
                 .await
-                .map_err(|e| sdk_failure("Query", e))?;
+                .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("Query"))?;
             for item in output.items.unwrap_or_default() {
                 items.push(from_item(item)?);
             }

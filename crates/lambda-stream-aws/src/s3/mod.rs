@@ -20,7 +20,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_stream::{
-    BatchLimits, Envelope, ErrorClass, PublishEntry, Publisher, Redeemer, S3Pointer, StepError,
+    BatchLimits, Envelope, PublishEntry, Publisher, Redeemer, S3Pointer, StepError,
 };
 
 use crate::ConfigError;
@@ -33,24 +33,6 @@ pub struct S3ClaimCheck {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
-}
-
-fn failure<E, R>(
-    operation: &str,
-    error: aws_smithy_runtime_api::client::result::SdkError<E, R>,
-) -> StepError
-where
-    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-{
-    let error = call_error(error, is_retryable_request_code);
-    StepError::new(format!("{operation} failed: {}", error.message))
-        .with_name(format!("{operation}Error"))
-        .with_class(if error.retryable {
-            ErrorClass::Retryable
-        } else {
-            ErrorClass::Permanent
-        })
 }
 
 impl S3ClaimCheck {
@@ -84,7 +66,7 @@ impl S3ClaimCheck {
             .body(ByteStream::from(json.as_bytes().to_vec()))
             .send()
             .await
-            .map_err(|e| failure("PutObject", e))?;
+            .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("PutObject"))?;
         Ok(S3Pointer {
             bucket: self.bucket.clone(),
             key,
@@ -102,7 +84,9 @@ impl Redeemer for S3ClaimCheck {
                 .key(&pointer.key)
                 .send()
                 .await
-                .map_err(|e| failure("GetObject", e))?;
+                .map_err(|e| {
+                    call_error(e, is_retryable_request_code).into_step_error("GetObject")
+                })?;
             let bytes = object.body.collect().await.map_err(|e| {
                 StepError::retryable(format!(
                     "reading s3://{}/{} failed: {e}",
