@@ -46,6 +46,8 @@ pub mod s3;
 pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoDbStore, Idempotency, Once, UpdateExpression, WriteOutcome};

@@ -2,16 +2,13 @@
 //! stored in S3 and travels as a pointer through a bus rule to a queue; a consumer of that
 //! queue redeems the pointer and its pipeline sees the whole event.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
-use common::{bus_to_queue, moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, RecordState, SqsSource, StreamHandler,
 };
+use lambda_stream_aws::testing::{bus_to_queue, moto_endpoint, receive_bodies, sdk_config};
 use lambda_stream_aws::{
     ClaimCheckPublisher, EventBridgeConfig, EventBridgePublisher, S3ClaimCheck,
 };
@@ -39,7 +36,7 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
     let claims = S3ClaimCheck::new(s3, &bucket);
 
     // A bus whose rule delivers everything from `custom` to a queue.
-    let (bus, queue_url) = bus_to_queue(&config, "custom").await;
+    let (bus, queue_url) = bus_to_queue(&config, r#"{"source": ["custom"]}"#).await;
     let events = aws_sdk_eventbridge::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
 
@@ -76,25 +73,14 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
     );
 
     // What arrived on the queue: the small event whole, the big one as a pointer.
-    let mut bodies = Vec::new();
-    for _ in 0..20 {
-        let received = sqs
-            .receive_message()
-            .queue_url(&queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        for message in received.messages() {
-            let event: Value =
-                serde_json::from_str(message.body().unwrap_or("null")).expect("json");
-            bodies.push(event["detail"].to_string());
-        }
-        if bodies.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let bodies: Vec<String> = receive_bodies(&sqs, &queue_url, 2)
+        .await
+        .iter()
+        .map(|body| {
+            let event: Value = serde_json::from_str(body).expect("an EventBridge event");
+            event["detail"].to_string()
+        })
+        .collect();
     assert_eq!(bodies.len(), 2);
     let pointer = bodies
         .iter()

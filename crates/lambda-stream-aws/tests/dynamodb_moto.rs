@@ -3,12 +3,10 @@
 //! get of more keys than one request takes, and a query that follows its pages. Each test
 //! makes its own table.
 
-mod common;
-
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
 };
-use common::{moto_endpoint, sdk_config};
+use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
 use lambda_stream_aws::{DynamoDbStore, WriteOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::json;

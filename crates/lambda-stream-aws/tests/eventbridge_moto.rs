@@ -4,15 +4,12 @@
 //! rule and queue.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-mod common;
-
-use common::{bus_to_queue, moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
 };
+use lambda_stream_aws::testing::{bus_to_queue, moto_endpoint, receive_bodies, sdk_config};
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
 use serde_json::{Value, json};
 
@@ -24,31 +21,11 @@ async fn read_events(
     expected: usize,
 ) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(config);
-    let mut events = Vec::new();
-    for _ in 0..20 {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive");
-        for message in received.messages() {
-            let body: Value = serde_json::from_str(message.body().unwrap_or("null")).expect("json");
-            events.push(body);
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete");
-        }
-        if events.len() >= expected {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    events
+    receive_bodies(&sqs, queue_url, expected)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).expect("an EventBridge event"))
+        .collect()
 }
 
 fn order(n: usize) -> Envelope {
@@ -70,7 +47,7 @@ async fn a_pipeline_publishes_to_the_bus_and_a_rule_delivers_every_event() {
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let (bus, queue_url) = bus_to_queue(&config, "external").await;
+    let (bus, queue_url) = bus_to_queue(&config, r#"{"source": ["external"]}"#).await;
     let publisher = Arc::new(EventBridgePublisher::new(
         aws_sdk_eventbridge::Client::new(&config),
         EventBridgeConfig::new(&bus),
@@ -127,7 +104,7 @@ async fn fault_events_go_to_the_bus_with_the_record_to_resubmit() {
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let (bus, queue_url) = bus_to_queue(&config, "custom").await;
+    let (bus, queue_url) = bus_to_queue(&config, r#"{"source": ["custom"]}"#).await;
     let publisher = Arc::new(EventBridgePublisher::new(
         aws_sdk_eventbridge::Client::new(&config),
         EventBridgeConfig::new(&bus),

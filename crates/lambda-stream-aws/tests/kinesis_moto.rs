@@ -2,15 +2,13 @@
 //! more records than one PutRecords request takes, and GetRecords reads every one back, in
 //! order per partition key. Each test makes its own stream.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use aws_sdk_kinesis::types::ShardIteratorType;
-use common::{moto_endpoint, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, Invocation, KinesisSource, Pipeline, StreamHandler};
+use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
 use lambda_stream_aws::{KinesisConfig, KinesisPublisher};
 use serde_json::{Value, json};
 

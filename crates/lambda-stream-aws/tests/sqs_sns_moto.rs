@@ -2,16 +2,14 @@
 //! pipeline to a queue, and to a topic with a queue subscribed, read back from the queue. Each
 //! test makes its own topic and queues.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{moto_endpoint, new_queue, sdk_config};
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler, on_type,
 };
+use lambda_stream_aws::testing::{moto_endpoint, new_queue, sdk_config};
 use lambda_stream_aws::{SnsConfig, SnsPublisher, SqsConfig, SqsPublisher};
 use serde_json::{Value, json};
 

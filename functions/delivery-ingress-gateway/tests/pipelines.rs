@@ -1,11 +1,15 @@
 //! The gateway on Lambda-shaped events: messages built here, and a message exactly as
-//! moto_server delivers it from an SNS topic to a subscribed queue.
+//! moto_server delivers it from an SNS topic to a subscribed queue, published to a bus in moto.
 
 use std::sync::Arc;
 
 use delivery_ingress_gateway::{Delivery, handler};
 use lambda_stream::testing;
-use lambda_stream::{Config, InMemoryPublisher, Invocation, RecordState};
+use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
+use lambda_stream_aws::testing::{
+    bus_to_queue, moto_endpoint, new_queue, receive_bodies, sdk_config, unique_name,
+};
+use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -58,65 +62,23 @@ async fn delivery_messages_become_internal_events() {
     assert_eq!(faults, 2);
 }
 
-/// The moto endpoint, or `None` (with a note) when the test runs without one.
-fn moto_endpoint() -> Option<String> {
-    match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
-        Ok(endpoint) => Some(endpoint),
-        Err(_) => {
-            assert!(
-                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
-                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
-            );
-            eprintln!("skipped: no moto_server (run scripts/test to start one)");
-            None
-        }
-    }
-}
-
 #[tokio::test]
-async fn a_message_as_moto_delivers_it_from_the_topic() {
+async fn a_message_as_moto_delivers_it_from_the_topic_reaches_the_bus() {
     let Some(endpoint) = moto_endpoint() else {
         return;
     };
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "t", "t", None, None, "moto",
-        ))
-        .load()
-        .await;
+    let config = sdk_config(&endpoint).await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let topic = sns
+    let topic_arn = sns
         .create_topic()
-        .name(format!("delivery-{id}"))
+        .name(unique_name("delivery"))
         .send()
         .await
-        .expect("topic");
-    let topic_arn = topic.topic_arn.expect("arn");
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("delivery-ingress-{id}"))
-        .send()
-        .await
-        .expect("queue")
-        .queue_url
-        .expect("url");
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .expect("attributes")
-        .attributes
-        .and_then(|a| {
-            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
-                .cloned()
-        })
+        .expect("topic")
+        .topic_arn
         .expect("arn");
+    let (queue_url, queue_arn) = new_queue(&sqs, false).await;
     sns.subscribe()
         .topic_arn(&topic_arn)
         .protocol("sqs")
@@ -155,8 +117,15 @@ async fn a_message_as_moto_delivers_it_from_the_topic() {
         "awsRegion": "us-east-1",
     });
     let event = serde_json::from_value(json!({"Records": [record]})).expect("SQS event");
-    let bus = Arc::new(InMemoryPublisher::new());
-    let report = handler(bus.clone(), Config::default())
+
+    // The internal event goes to the hub's bus (moto), and a rule hands it to a queue.
+    let (bus_name, bus_queue) =
+        bus_to_queue(&config, r#"{"detail-type": [{"prefix": "delivery-"}]}"#).await;
+    let bus = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        EventBridgeConfig::new(&bus_name),
+    ));
+    let report = handler(bus, Config::default())
         .process(event, Invocation::local())
         .await;
     assert_eq!(
@@ -165,11 +134,14 @@ async fn a_message_as_moto_delivers_it_from_the_topic() {
         "{:?}",
         report.records
     );
-    let published = bus.envelopes();
+    let published = receive_bodies(&sqs, &bus_queue, 1).await;
     assert_eq!(published.len(), 1);
-    assert_eq!(published[0].event_type, "delivery-assigned");
-    assert_eq!(published[0].partition_key.as_deref(), Some("o9"));
-    let delivery: Delivery = published[0].entity().expect("delivery");
+    let event: Value = serde_json::from_str(&published[0]).expect("an EventBridge event");
+    assert_eq!(event["detail-type"], "delivery-assigned");
+    let internal = Envelope::from_slice(event["detail"].to_string().as_bytes()).expect("envelope");
+    assert_eq!(internal.event_type, "delivery-assigned");
+    assert_eq!(internal.partition_key.as_deref(), Some("o9"));
+    let delivery: Delivery = internal.entity().expect("delivery");
     assert_eq!(delivery.courier.as_deref(), Some("Bo"));
 }
 

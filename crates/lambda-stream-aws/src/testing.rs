@@ -1,0 +1,178 @@
+//! Helpers for testing functions against `moto_server` on 127.0.0.1 (feature `testing`): the
+//! endpoint from the environment, SDK configuration with dummy credentials, and the queues and
+//! bus rules a test uses to read back what a function published.
+//!
+//! `scripts/test` starts moto and sets `LAMBDA_STREAM_MOTO_ENDPOINT`; it also sets
+//! `LAMBDA_STREAM_REQUIRE_MOTO`, so a moto test that cannot find its endpoint fails there
+//! instead of skipping.
+//!
+//! ```no_run
+//! # async fn example() {
+//! use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
+//! let Some(endpoint) = moto_endpoint() else { return };
+//! let config = sdk_config(&endpoint).await;
+//! # let _ = config;
+//! # }
+//! ```
+
+use std::time::Duration;
+
+use aws_config::{Region, SdkConfig};
+
+/// The moto endpoint, or `None` (with a note on stderr) when the test runs without one. With
+/// `LAMBDA_STREAM_REQUIRE_MOTO` set, a missing endpoint panics instead: the test must run.
+pub fn moto_endpoint() -> Option<String> {
+    match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
+        Ok(endpoint) => Some(endpoint),
+        Err(_) => {
+            assert!(
+                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
+                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
+            );
+            eprintln!("skipped: no moto_server (run scripts/test to start one)");
+            None
+        }
+    }
+}
+
+/// SDK configuration pointing at `endpoint`, in `us-east-1`, with dummy credentials.
+pub async fn sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "test", "test", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// A name no other test uses: `prefix` and a random suffix.
+pub fn unique_name(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A new queue, FIFO or not: its URL and ARN.
+///
+/// # Panics
+/// When moto refuses the queue: this is test setup.
+pub async fn new_queue(sqs: &aws_sdk_sqs::Client, fifo: bool) -> (String, String) {
+    let mut name = unique_name("q");
+    let mut request = sqs.create_queue();
+    if fifo {
+        name.push_str(".fifo");
+        request = request.attributes(aws_sdk_sqs::types::QueueAttributeName::FifoQueue, "true");
+    }
+    let url = request
+        .queue_name(name)
+        .send()
+        .await
+        .expect("create the queue")
+        .queue_url
+        .expect("the queue's URL");
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("read the queue's attributes")
+        .attributes
+        .and_then(|a| {
+            a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                .cloned()
+        })
+        .expect("the queue's ARN");
+    (url, arn)
+}
+
+/// Receives and deletes messages until `expected` have arrived or about two seconds passed,
+/// and returns their bodies in the order received.
+///
+/// # Panics
+/// When moto refuses a call: this is test setup.
+pub async fn receive_bodies(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    expected: usize,
+) -> Vec<String> {
+    let mut bodies = Vec::new();
+    for _ in 0..20 {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive messages");
+        for message in received.messages() {
+            bodies.push(message.body().unwrap_or_default().to_string());
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete a message");
+        }
+        if bodies.len() >= expected {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bodies
+}
+
+/// A new bus with one rule sending the events that match `pattern` (an EventBridge event
+/// pattern) to a new queue: the bus name and the queue URL.
+///
+/// # Panics
+/// When moto refuses a call: this is test setup.
+#[cfg(feature = "eventbridge")]
+pub async fn bus_to_queue(config: &SdkConfig, pattern: &str) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let bus = unique_name("hub");
+    events
+        .create_event_bus()
+        .name(&bus)
+        .send()
+        .await
+        .expect("create the bus");
+    let queue_url = rule_to_queue(config, &bus, pattern).await;
+    (bus, queue_url)
+}
+
+/// Adds a rule to `bus` sending the events that match `pattern` to a new queue; returns the
+/// queue URL.
+///
+/// # Panics
+/// When moto refuses a call: this is test setup.
+#[cfg(feature = "eventbridge")]
+pub async fn rule_to_queue(config: &SdkConfig, bus: &str, pattern: &str) -> String {
+    let events = aws_sdk_eventbridge::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let (queue_url, queue_arn) = new_queue(&sqs, false).await;
+    let rule = unique_name("to-queue");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(bus)
+        .event_pattern(pattern)
+        .send()
+        .await
+        .expect("create the rule");
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .expect("a target"),
+        )
+        .send()
+        .await
+        .expect("add the queue as the rule's target");
+    queue_url
+}
