@@ -1,0 +1,28 @@
+//! `payment-ingress-webhook-gateway`: the ingress half of the payment processor's ESG. The
+//! processor calls this webhook (a Lambda function behind an HTTP API route) with the outcome
+//! of each payment the egress gateway requested; the gateway verifies the signature, maps the
+//! callback to `payment-authorized` or `payment-declined`, publishes it to the bus, and only
+//! then answers 2xx, so the processor retries anything that did not reach the bus.
+//!
+//! | module | what |
+//! |---|---|
+//! | [`signature`] | HMAC-SHA256 over timestamp and body, replay window, constant-time check |
+//! | [`callback`] | the processor's callback and the internal event it maps to |
+//! | [`gateway`] | the HTTP endpoint: size, signature, body, publish, and the status codes |
+//!
+//! | answer | when | reaches the bus |
+//! |---|---|---|
+//! | 200 | published (or a callback type we ignore) | yes (or nothing to publish) |
+//! | 401 | signature missing, wrong, or signed more than 5 minutes away from now | no |
+//! | 400 | correctly signed but not a callback we understand | no |
+//! | 413 | body larger than the limit (64 KiB by default) | no |
+//! | 405 | not a `POST` | no |
+//! | 503 | the bus did not take the event: the processor retries | no |
+
+pub mod callback;
+pub mod gateway;
+pub mod signature;
+
+pub use callback::{MalformedCallback, Mapped, PaymentOutcome, to_internal};
+pub use gateway::{Accepted, Rejection, Settings, WebhookGateway};
+pub use signature::{Secret, SignatureCheck, SignatureError};
