@@ -1,8 +1,8 @@
 //! `order-egress-gateway`: the inter-subsystem egress of the Customer subsystem. Internal
 //! `order-placed` and `order-cancelled` events become the external domain events of the same
 //! names that the Order subsystem consumes: only what this subsystem is willing to share (no
-//! customer details, no payment method), version 1 of the contract, published to the hub with
-//! source `external` so the egress rule forwards them.
+//! customer details, no payment method), version 1 of the contract in `customer-contracts`,
+//! published to the hub with source `external` so the egress rule forwards them.
 
 use std::sync::Arc;
 
@@ -10,10 +10,12 @@ use lambda_stream::{
     Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
     Uow, on_types,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// The contract version these events follow.
-pub const CONTRACT_VERSION: i64 = 1;
+pub use customer_contracts::order::{self, OrderItemV1, OrderV1};
+
+/// The contract version these events follow (the `version` tag).
+pub const CONTRACT_VERSION: u32 = order::ORDER_PLACED.version;
 
 /// The internal order, as the Customer subsystem's BFF writes it.
 #[derive(Debug, Deserialize)]
@@ -36,44 +38,16 @@ struct InternalItem {
     quantity: u32,
 }
 
-/// The external order (version 1): what the Order subsystem may rely on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExternalOrderV1 {
-    /// The order id.
-    pub id: String,
-    /// The restaurant.
-    pub restaurant_id: String,
-    /// What was ordered.
-    pub items: Vec<ExternalItemV1>,
-    /// The total in minor units, when known.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub total: Option<i64>,
-    /// ISO currency code, when known.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub currency: Option<String>,
-}
-
-/// One line of an external order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ExternalItemV1 {
-    /// The menu item.
-    pub menu_item_id: String,
-    /// How many.
-    pub quantity: u32,
-}
-
 /// Maps an internal order event to its external event.
 pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
     let order: InternalOrder = uow.event.entity()?;
-    let external = ExternalOrderV1 {
+    let external = OrderV1 {
         id: order.id.clone(),
         restaurant_id: order.restaurant_id,
         items: order
             .items
             .into_iter()
-            .map(|i| ExternalItemV1 {
+            .map(|i| OrderItemV1 {
                 menu_item_id: i.menu_item_id,
                 quantity: i.quantity,
             })
@@ -85,7 +59,7 @@ pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
         .id(uow.event.id.clone())
         .timestamp(uow.event.timestamp)
         .partition_key(order.id)
-        .tag("version", CONTRACT_VERSION)
+        .tag("version", i64::from(CONTRACT_VERSION))
         .entity("order", &external)
         .build()
         .map_err(StepError::from)

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState, TagValue};
-use order_egress_gateway::{ExternalItemV1, ExternalOrderV1, handler};
+use order_egress_gateway::{OrderItemV1, OrderV1, handler};
 use serde_json::json;
 
 #[tokio::test]
@@ -56,13 +56,13 @@ async fn internal_orders_become_external_orders_without_private_fields() {
     assert_eq!(shared[0].timestamp, 7);
     assert_eq!(shared[0].partition_key.as_deref(), Some("o1"));
     assert_eq!(shared[0].tags.get("version"), Some(&TagValue::from(1)));
-    let order: ExternalOrderV1 = shared[0].entity().expect("order");
+    let order: OrderV1 = shared[0].entity().expect("order");
     assert_eq!(
         order,
-        ExternalOrderV1 {
+        OrderV1 {
             id: "o1".into(),
             restaurant_id: "r7".into(),
-            items: vec![ExternalItemV1 {
+            items: vec![OrderItemV1 {
                 menu_item_id: "m1".into(),
                 quantity: 2
             }],
@@ -83,4 +83,49 @@ async fn internal_orders_become_external_orders_without_private_fields() {
         );
     }
     assert_eq!(faults.published().len(), 1);
+}
+
+#[tokio::test]
+async fn what_the_gateway_publishes_matches_the_committed_contract() {
+    use customer_contracts::compat::validate;
+    use customer_contracts::schema::committed_schema;
+    let external = Arc::new(InMemoryPublisher::new());
+    let events: Vec<Envelope> = ["order-placed", "order-cancelled"]
+        .iter()
+        .enumerate()
+        .map(|(n, event_type)| {
+            Envelope::builder(*event_type)
+                .id(format!("e{n}"))
+                .partition_key("o1")
+                .entity(
+                    "order",
+                    &json!({"id": "o1", "restaurantId": "r7", "customerId": "c1",
+                            "items": [{"menuItemId": "m1", "quantity": 1}]}),
+                )
+                .build()
+                .expect("valid")
+        })
+        .collect();
+    let report = handler(
+        external.clone(),
+        Arc::new(InMemoryPublisher::new()),
+        Config::default(),
+    )
+    .process(testing::kinesis_event(&events), Invocation::local())
+    .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 2);
+    for entry in external.published() {
+        let contract = customer_contracts::CONTRACTS
+            .iter()
+            .find(|c| c.event_type == entry.event_type)
+            .expect("a contract for every published type");
+        let schema = committed_schema(contract).expect("the committed schema");
+        let event: serde_json::Value = serde_json::from_str(&entry.json).expect("JSON");
+        assert_eq!(
+            validate(&schema, &event),
+            Vec::<String>::new(),
+            "{}",
+            entry.json
+        );
+    }
 }

@@ -9,37 +9,12 @@
 
 use std::sync::Arc;
 
+use customer_contracts::restaurant::{RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED, RestaurantV1};
 use lambda_stream::{
     Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
     Uow, on_types,
 };
 use serde::{Deserialize, Serialize};
-
-/// The external restaurant, as the Restaurant subsystem shares it.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExternalRestaurant {
-    id: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    menu: Vec<ExternalMenuItem>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ExternalMenuItem {
-    id: String,
-    #[serde(default)]
-    name: String,
-    price: i64,
-    #[serde(default = "available_by_default")]
-    available: bool,
-}
-
-fn available_by_default() -> bool {
-    true
-}
 
 /// The internal menu the Customer subsystem's BFFs keep.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +42,7 @@ pub struct MenuItem {
 
 /// Maps an external restaurant event to an internal one.
 pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
-    let restaurant: ExternalRestaurant = uow.event.field("restaurant")?;
+    let restaurant: RestaurantV1 = uow.event.field(RESTAURANT_MENU_PUBLISHED.entity_field)?;
     let builder = match uow.event.event_type.as_str() {
         "restaurant-menu-published" => Envelope::builder("menu-updated").entity(
             "menu",
@@ -101,8 +76,8 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
 pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("restaurant-updates")
         .filter(on_types(TypeFilter::set([
-            "restaurant-menu-published",
-            "restaurant-closed",
+            RESTAURANT_MENU_PUBLISHED.event_type,
+            RESTAURANT_CLOSED.event_type,
         ])))
         .map(to_internal)
         .publish(bus, 2)

@@ -86,4 +86,22 @@ async fn external_restaurant_events_become_internal_events_read_tolerantly() {
         }
     );
     assert_eq!(internal[1].event_type, "restaurant-unavailable");
+
+    // The two events read were valid under the consumed contract; the faulted one was not.
+    use customer_contracts::compat::validate;
+    use customer_contracts::restaurant::{RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED};
+    use customer_contracts::schema::committed_schema;
+    let verdicts: Vec<bool> = [
+        (&events[0], RESTAURANT_MENU_PUBLISHED),
+        (&events[2], RESTAURANT_CLOSED),
+        (&events[3], RESTAURANT_MENU_PUBLISHED),
+    ]
+    .iter()
+    .map(|(event, contract)| {
+        let schema = committed_schema(contract).expect("committed");
+        let json: serde_json::Value = serde_json::from_str(&event.to_json()).expect("JSON");
+        validate(&schema, &json).is_empty()
+    })
+    .collect();
+    assert_eq!(verdicts, vec![true, true, false]);
 }
