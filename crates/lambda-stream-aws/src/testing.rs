@@ -176,3 +176,43 @@ pub async fn rule_to_queue(config: &SdkConfig, bus: &str, pattern: &str) -> Stri
         .expect("add the queue as the rule's target");
     queue_url
 }
+
+/// A new table keyed `pk` (string) and `sk` (string), on demand: the layout of the entity
+/// tables and of [`crate::Idempotency`].
+///
+/// # Panics
+/// When moto refuses the table: this is test setup.
+#[cfg(feature = "dynamodb")]
+pub async fn new_table(config: &SdkConfig) -> crate::DynamoDbStore {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let table = unique_name("entities");
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .expect("an attribute")
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("a key")
+    };
+    client
+        .create_table()
+        .table_name(&table)
+        .attribute_definitions(attribute("pk"))
+        .attribute_definitions(attribute("sk"))
+        .key_schema(key("pk", KeyType::Hash))
+        .key_schema(key("sk", KeyType::Range))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .expect("create the table");
+    crate::DynamoDbStore::new(client, table)
+}

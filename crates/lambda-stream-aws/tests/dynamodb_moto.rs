@@ -3,44 +3,10 @@
 //! get of more keys than one request takes, and a query that follows its pages. Each test
 //! makes its own table.
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-};
-use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
-use lambda_stream_aws::{DynamoDbStore, WriteOutcome};
+use lambda_stream_aws::WriteOutcome;
+use lambda_stream_aws::testing::{moto_endpoint, new_table, sdk_config};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-
-async fn new_table(config: &aws_config::SdkConfig) -> DynamoDbStore {
-    let client = aws_sdk_dynamodb::Client::new(config);
-    let table = format!("entities-{}", uuid::Uuid::new_v4().simple());
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("attribute")
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("table");
-    DynamoDbStore::new(client, table)
-}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct OrderView {

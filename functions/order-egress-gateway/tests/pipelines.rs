@@ -129,3 +129,24 @@ async fn what_the_gateway_publishes_matches_the_committed_contract() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
+    let path = format!(
+        "{}/events/kinesis-order-placed.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
+        .expect("a Kinesis event");
+    let external = Arc::new(InMemoryPublisher::new());
+    let report = handler(
+        external.clone(),
+        Arc::new(InMemoryPublisher::new()),
+        Config::default(),
+    )
+    .process(event, Invocation::local())
+    .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+    assert_eq!(report.summary.pipelines[0].filtered, 1);
+    assert_eq!(external.envelopes()[0].event_type, "order-placed");
+}

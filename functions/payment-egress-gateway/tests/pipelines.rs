@@ -1,5 +1,6 @@
 //! The gateway against a local server playing the payment processor: the request it makes,
-//! 429s, a refusal, and a rate limit that is never exceeded. No event is published: the
+//! 429s, a refusal, and a rate limit that is never exceeded; with its idempotency table in
+//! `moto_server`, a redelivered batch charges nothing twice. No event is published: the
 //! webhook reports the outcome.
 
 use std::sync::{Arc, Mutex};
@@ -7,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
-use lambda_stream_aws::{HttpConfig, HttpSender, RetryPolicy};
+use lambda_stream_aws::testing::{moto_endpoint, new_table, sdk_config};
+use lambda_stream_aws::{HttpConfig, HttpSender, Idempotency, RetryPolicy};
 use payment_egress_gateway::{ChargeRequest, handler};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -219,4 +221,65 @@ async fn the_processor_rate_limit_is_never_exceeded() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let (url, calls) = processor(|_| (201, "")).await;
+    let table = new_table(&sdk_config(&endpoint).await).await;
+    let idempotency = Arc::new(Idempotency::new(table, Duration::from_secs(3600)));
+    let events: Vec<Envelope> = (0..3).map(|n| payment_requested(n, "o1")).collect();
+    let faults = Arc::new(InMemoryPublisher::new());
+    // Lambda delivers the batch, then (a timeout elsewhere, say) delivers it again.
+    for delivery in 0..2 {
+        let report = handler(
+            sender(&url, 10),
+            Some(Arc::clone(&idempotency)),
+            faults.clone(),
+            Config::default(),
+        )
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+        assert_eq!(
+            report.summary.pipelines[0].delivered, 3,
+            "delivery {delivery}: {:?}",
+            report.summary
+        );
+    }
+    let keys: Vec<_> = calls
+        .lock()
+        .expect("lock")
+        .iter()
+        .map(|c| c.idempotency_key.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        keys,
+        vec!["evt-pay-0", "evt-pay-1", "evt-pay-2"],
+        "one call per payment"
+    );
+    assert!(faults.published().is_empty());
+}
+
+#[tokio::test]
+async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
+    let (url, calls) = processor(|_| (201, "")).await;
+    let path = format!(
+        "{}/events/kinesis-payment-requested.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
+        .expect("a Kinesis event");
+    let report = handler(
+        sender(&url, 10),
+        None,
+        Arc::new(InMemoryPublisher::new()),
+        Config::default(),
+    )
+    .process(event, Invocation::local())
+    .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+    assert_eq!(calls.lock().expect("lock").len(), 1);
 }

@@ -105,3 +105,20 @@ async fn external_restaurant_events_become_internal_events_read_tolerantly() {
     .collect();
     assert_eq!(verdicts, vec![true, true, false]);
 }
+
+#[tokio::test]
+async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
+    let path = format!(
+        "{}/events/kinesis-restaurant-menu-published.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
+        .expect("a Kinesis event");
+    let bus = Arc::new(InMemoryPublisher::new());
+    let report = handler(bus.clone(), Config::default())
+        .process(event, Invocation::local())
+        .await;
+    assert_eq!(report.summary.pipelines[0].delivered, 1);
+    assert_eq!(report.summary.pipelines[0].filtered, 1);
+    assert_eq!(bus.envelopes()[0].event_type, "menu-updated");
+}
