@@ -56,9 +56,14 @@ impl std::fmt::Display for SignatureError {
             Self::MalformedSignature => {
                 write!(f, "the {SIGNATURE_HEADER} header has no v1 signature")
             }
+            Self::OutsideWindow { age_seconds } if *age_seconds >= 0 => write!(
+                f,
+                "the request was signed {age_seconds} s ago, outside the allowed window"
+            ),
             Self::OutsideWindow { age_seconds } => write!(
                 f,
-                "the request was signed {age_seconds} s from now, outside the allowed window"
+                "the request claims to be signed {} s in the future, outside the allowed window",
+                age_seconds.unsigned_abs()
             ),
             Self::Mismatch => write!(f, "the signature does not match"),
         }
@@ -339,6 +344,14 @@ mod tests {
                 "{timestamp:?} {signature:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_refusal_for_time_says_which_way_the_clock_is_off() {
+        let old = SignatureError::OutsideWindow { age_seconds: 360 }.to_string();
+        let future = SignatureError::OutsideWindow { age_seconds: -360 }.to_string();
+        assert!(old.contains("signed 360 s ago"), "{old}");
+        assert!(future.contains("360 s in the future"), "{future}");
     }
 
     #[test]
