@@ -1,9 +1,14 @@
-//! The gateway's pipeline on Lambda-shaped events, without AWS.
+//! The gateway's pipeline on Lambda-shaped events, without AWS, and with its topic and the
+//! hub's bus in `moto_server`.
 
 use std::sync::Arc;
 
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
+use lambda_stream_aws::testing::{
+    bus_to_queue, moto_endpoint, new_queue, receive_bodies, sdk_config, unique_name,
+};
+use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher, SnsConfig, SnsPublisher};
 use notification_egress_gateway::{Notification, handler};
 use serde_json::json;
 
@@ -106,4 +111,85 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     .await;
     assert_eq!(report.summary.pipelines[0].delivered, 1);
     assert_eq!(topic.published().len(), 1);
+}
+
+#[tokio::test]
+async fn notifications_reach_a_subscriber_of_the_topic_and_faults_reach_the_bus_in_moto() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    // The notification system's topic, with a queue of its own subscribed.
+    let topic_arn = sns
+        .create_topic()
+        .name(unique_name("notifications"))
+        .send()
+        .await
+        .expect("topic")
+        .topic_arn
+        .expect("arn");
+    let (subscriber, subscriber_arn) = new_queue(&sqs, false).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(subscriber_arn)
+        .send()
+        .await
+        .expect("subscribe");
+    let (bus, fault_queue) = bus_to_queue(&config, r#"{"detail-type": ["fault"]}"#).await;
+
+    let topic = Arc::new(SnsPublisher::new(
+        aws_sdk_sns::Client::new(&config),
+        SnsConfig::new(&topic_arn),
+    ));
+    let faults = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        EventBridgeConfig::new(&bus),
+    ));
+    let events = vec![
+        event(
+            "e1",
+            "order-placed",
+            "order",
+            json!({"id": "o1", "customerId": "c1"}),
+        ),
+        event(
+            "e2",
+            "payment-declined",
+            "payment",
+            json!({"orderId": "o2"}),
+        ),
+    ];
+    let report = handler(topic, faults, Config::default())
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 1,
+        "{:?}",
+        report.summary
+    );
+    assert_eq!(report.summary.faults_published, 1, "{:?}", report.summary);
+
+    let delivered = receive_bodies(&sqs, &subscriber, 1).await;
+    assert_eq!(delivered.len(), 1);
+    let envelope: serde_json::Value = serde_json::from_str(&delivered[0]).expect("SNS envelope");
+    assert_eq!(
+        envelope["MessageAttributes"]["type"]["Value"],
+        "order-placed"
+    );
+    let message: Notification =
+        serde_json::from_str(envelope["Message"].as_str().expect("message")).expect("notification");
+    assert_eq!(message.order_id, "o1");
+    assert_eq!(message.customer_id, "c1");
+
+    let faulted = receive_bodies(&sqs, &fault_queue, 1).await;
+    assert_eq!(faulted.len(), 1);
+    let fault: serde_json::Value = serde_json::from_str(&faulted[0]).expect("EventBridge event");
+    assert_eq!(fault["detail"]["type"], "fault");
+    assert!(
+        fault["detail"].to_string().contains("e2"),
+        "the fault carries the record: {fault}"
+    );
 }

@@ -47,9 +47,19 @@ fn pattern(name: &str, account: &str) -> String {
         .replace("${AWS::AccountId}", account)
 }
 
+/// Two event hubs in moto.
+struct Hubs {
+    /// The upstream subsystem's bus.
+    upstream: String,
+    /// The downstream subsystem's bus.
+    downstream: String,
+    /// The queue standing in for the downstream hub's ingress stream.
+    downstream_ingress: String,
+}
+
 /// Two hubs, upstream forwarding its external events to downstream, whose ingress rule feeds
-/// a queue standing in for its ingress stream. Returns the upstream bus and the queue.
-async fn hubs(config: &aws_config::SdkConfig) -> (String, String) {
+/// a queue standing in for its ingress stream.
+async fn hubs(config: &aws_config::SdkConfig) -> Hubs {
     let events = aws_sdk_eventbridge::Client::new(config);
     let upstream = unique_name("upstream-hub");
     let downstream = unique_name("downstream-hub");
@@ -89,9 +99,13 @@ async fn hubs(config: &aws_config::SdkConfig) -> (String, String) {
         .send()
         .await
         .expect("the egress target");
-    let ingress_stream =
+    let downstream_ingress =
         rule_to_queue(config, &downstream, &pattern("ingress", DOWNSTREAM_ACCOUNT)).await;
-    (upstream, ingress_stream)
+    Hubs {
+        upstream,
+        downstream,
+        downstream_ingress,
+    }
 }
 
 /// What reached the downstream ingress stream, as the Kinesis event Lambda hands over.
@@ -192,7 +206,8 @@ async fn a_customer_order_reaches_the_restaurant_subsystem_as_its_internal_event
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let (customer_bus, restaurant_ingress) = hubs(&config).await;
+    let hubs = hubs(&config).await;
+    let (customer_bus, restaurant_ingress) = (hubs.upstream, hubs.downstream_ingress);
 
     // Customer subsystem: the real order-egress-gateway, publishing with source `external`.
     let external = Arc::new(publisher(&config, &customer_bus).with_source("external"));
@@ -249,10 +264,11 @@ async fn a_restaurant_menu_reaches_the_customer_subsystem_as_menu_updated() {
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let (restaurant_bus, customer_ingress) = hubs(&config).await;
+    let hubs = hubs(&config).await;
+    let (restaurant_bus, customer_ingress) = (&hubs.upstream, &hubs.downstream_ingress);
 
     // Restaurant subsystem: its egress, publishing with source `external`.
-    let external = Arc::new(publisher(&config, &restaurant_bus).with_source("external"));
+    let external = Arc::new(publisher(&config, restaurant_bus).with_source("external"));
     let changed = Envelope::builder("menu-changed")
         .id("e-200")
         .partition_key("r7")
@@ -268,17 +284,31 @@ async fn a_restaurant_menu_reaches_the_customer_subsystem_as_menu_updated() {
         report.summary
     );
 
-    // Customer subsystem: the real restaurant-ingress-gateway on its ingress stream.
-    let event = ingress_stream_event(&config, &customer_ingress, 1).await;
-    let internal_bus = Arc::new(InMemoryPublisher::new());
-    let report = restaurant_ingress_gateway::handler(internal_bus.clone(), Config::default())
+    // Customer subsystem: the real restaurant-ingress-gateway on its ingress stream, publishing
+    // to its own bus, whose internal rule routes the event to the internal stream.
+    let event = ingress_stream_event(&config, customer_ingress, 1).await;
+    let internal_stream = rule_to_queue(
+        &config,
+        &hubs.downstream,
+        &pattern("internal", DOWNSTREAM_ACCOUNT),
+    )
+    .await;
+    let internal_bus = Arc::new(publisher(&config, &hubs.downstream));
+    let report = restaurant_ingress_gateway::handler(internal_bus, Config::default())
         .process(event, Invocation::local())
         .await;
     assert_eq!(report.records[0].pipelines[0], RecordState::Delivered);
-    let internal = internal_bus.envelopes();
-    assert_eq!(internal.len(), 1);
-    assert_eq!(internal[0].event_type, "menu-updated");
-    let menu: restaurant_ingress_gateway::Menu = internal[0].entity().expect("menu");
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let internal: Vec<Value> = receive_bodies(&sqs, &internal_stream, 1)
+        .await
+        .iter()
+        .map(|body| serde_json::from_str(body).expect("an EventBridge event"))
+        .collect();
+    assert_eq!(internal.len(), 1, "on the internal stream: {internal:?}");
+    let internal =
+        Envelope::from_slice(internal[0]["detail"].to_string().as_bytes()).expect("envelope");
+    assert_eq!(internal.event_type, "menu-updated");
+    let menu: restaurant_ingress_gateway::Menu = internal.entity().expect("menu");
     assert_eq!(menu.restaurant_id, "r7");
     assert_eq!(menu.restaurant_name, "Luigi's");
     assert_eq!(menu.items.len(), 1);
@@ -290,7 +320,8 @@ async fn internal_events_stay_in_their_subsystem() {
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let (customer_bus, restaurant_ingress) = hubs(&config).await;
+    let hubs = hubs(&config).await;
+    let (customer_bus, restaurant_ingress) = (hubs.upstream, hubs.downstream_ingress);
     // Published with the default source: internal, so the egress rule leaves it alone.
     let internal = Arc::new(publisher(&config, &customer_bus));
     let placed = Envelope::builder("order-placed")
