@@ -86,6 +86,34 @@ pub async fn new_queue(sqs: &aws_sdk_sqs::Client, fifo: bool) -> (String, String
     (url, arn)
 }
 
+/// A new topic (named from `prefix`) with a new queue subscribed to it, without raw
+/// delivery (each message arrives in its SNS envelope): the topic ARN and the queue URL.
+///
+/// # Panics
+/// When moto refuses a call: this is test setup.
+#[cfg(feature = "sns")]
+pub async fn topic_with_queue(config: &SdkConfig, prefix: &str) -> (String, String) {
+    let sns = aws_sdk_sns::Client::new(config);
+    let sqs = aws_sdk_sqs::Client::new(config);
+    let topic_arn = sns
+        .create_topic()
+        .name(unique_name(prefix))
+        .send()
+        .await
+        .expect("create the topic")
+        .topic_arn
+        .expect("the topic's ARN");
+    let (queue_url, queue_arn) = new_queue(&sqs, false).await;
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .send()
+        .await
+        .expect("subscribe the queue");
+    (topic_arn, queue_url)
+}
+
 /// Receives and deletes messages until `expected` have arrived or about two seconds passed,
 /// and returns their bodies in the order received.
 ///

@@ -9,33 +9,9 @@ use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler, on_type,
 };
-use lambda_stream_aws::testing::{moto_endpoint, new_queue, sdk_config};
+use lambda_stream_aws::testing::{moto_endpoint, new_queue, sdk_config, topic_with_queue};
 use lambda_stream_aws::{SnsConfig, SnsPublisher, SqsConfig, SqsPublisher};
 use serde_json::{Value, json};
-
-/// A new topic with a new queue subscribed to it (without raw delivery): (topic ARN, queue URL).
-async fn topic_with_queue(
-    sns: &aws_sdk_sns::Client,
-    sqs: &aws_sdk_sqs::Client,
-) -> (String, String) {
-    let topic_arn = sns
-        .create_topic()
-        .name(format!("t-{}", uuid::Uuid::new_v4().simple()))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let (url, queue_arn) = new_queue(sqs, false).await;
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("subscription");
-    (topic_arn, url)
-}
 
 /// Every message on the queue: (body, `type` attribute, group id).
 async fn drain(
@@ -200,7 +176,7 @@ async fn publish_to_a_topic_reaches_a_subscribed_queue() {
     let config = sdk_config(&endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let sns = aws_sdk_sns::Client::new(&config);
-    let (topic_arn, url) = topic_with_queue(&sns, &sqs).await;
+    let (topic_arn, url) = topic_with_queue(&config, "t").await;
     let publisher = Arc::new(SnsPublisher::new(sns, SnsConfig::new(&topic_arn)));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("notify")
@@ -242,7 +218,7 @@ async fn a_single_message_goes_as_a_plain_publish() {
     let config = sdk_config(&endpoint).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let sns = aws_sdk_sns::Client::new(&config);
-    let (topic_arn, url) = topic_with_queue(&sns, &sqs).await;
+    let (topic_arn, url) = topic_with_queue(&config, "t").await;
     let publisher = SnsPublisher::new(sns.clone(), SnsConfig::new(&topic_arn));
     let entry = PublishEntry::message("thing-created", r#"{"f1":1}"#);
     let results = lambda_stream::Publisher::publish(&publisher, std::slice::from_ref(&entry)).await;

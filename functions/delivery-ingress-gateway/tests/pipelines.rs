@@ -7,7 +7,7 @@ use delivery_ingress_gateway::{Delivery, handler};
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
 use lambda_stream_aws::testing::{
-    bus_to_queue, moto_endpoint, new_queue, receive_bodies, sdk_config, unique_name,
+    bus_to_queue, moto_endpoint, receive_bodies, sdk_config, topic_with_queue,
 };
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
 use serde_json::{Value, json};
@@ -70,22 +70,7 @@ async fn a_message_as_moto_delivers_it_from_the_topic_reaches_the_bus() {
     let config = sdk_config(&endpoint).await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let topic_arn = sns
-        .create_topic()
-        .name(unique_name("delivery"))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let (queue_url, queue_arn) = new_queue(&sqs, false).await;
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(queue_arn)
-        .send()
-        .await
-        .expect("subscribe");
+    let (topic_arn, queue_url) = topic_with_queue(&config, "delivery").await;
     // The delivery system publishes a status.
     sns.publish()
         .topic_arn(&topic_arn)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
 use lambda_stream_aws::testing::{
-    bus_to_queue, moto_endpoint, new_queue, receive_bodies, sdk_config, unique_name,
+    bus_to_queue, moto_endpoint, receive_bodies, sdk_config, topic_with_queue,
 };
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher, SnsConfig, SnsPublisher};
 use notification_egress_gateway::{Notification, handler};
@@ -119,25 +119,9 @@ async fn notifications_reach_a_subscriber_of_the_topic_and_faults_reach_the_bus_
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     // The notification system's topic, with a queue of its own subscribed.
-    let topic_arn = sns
-        .create_topic()
-        .name(unique_name("notifications"))
-        .send()
-        .await
-        .expect("topic")
-        .topic_arn
-        .expect("arn");
-    let (subscriber, subscriber_arn) = new_queue(&sqs, false).await;
-    sns.subscribe()
-        .topic_arn(&topic_arn)
-        .protocol("sqs")
-        .endpoint(subscriber_arn)
-        .send()
-        .await
-        .expect("subscribe");
+    let (topic_arn, subscriber) = topic_with_queue(&config, "notifications").await;
     let (bus, fault_queue) = bus_to_queue(&config, r#"{"detail-type": ["fault"]}"#).await;
 
     let topic = Arc::new(SnsPublisher::new(
