@@ -24,6 +24,24 @@ fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> T {
     }
 }
 
+/// A Lambda event read from a JSON file, such as a function's sample in `events/`, with the
+/// same types production uses (`KinesisEvent`, `SqsEvent`, ...).
+///
+/// # Panics
+/// When the file cannot be read or is not that event, naming the file: it is a fixture.
+pub fn event_from_file<T: serde::de::DeserializeOwned>(path: impl AsRef<std::path::Path>) -> T {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read the sample event {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "{} is not a {}: {e}",
+            path.display(),
+            std::any::type_name::<T>()
+        )
+    })
+}
+
 /// A Kinesis sequence number like AWS's (56 digits), increasing with `n`.
 pub fn sequence_number(n: usize) -> String {
     format!("49590338271490256608559692538361571095921575989136{n:06}")

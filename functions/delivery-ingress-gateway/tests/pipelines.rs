@@ -132,12 +132,10 @@ async fn a_message_as_moto_delivers_it_from_the_topic_reaches_the_bus() {
 
 #[tokio::test]
 async fn the_sample_event_is_an_sqs_event_the_gateway_handles() {
-    let path = format!(
-        "{}/events/sqs-sns-delivery-status.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
-        .expect("an SQS event");
+    let event = testing::event_from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/sqs-sns-delivery-status.json"
+    ));
     let bus = Arc::new(InMemoryPublisher::new());
     let report = handler(bus.clone(), Config::default())
         .process(event, Invocation::local())

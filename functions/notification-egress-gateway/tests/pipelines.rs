@@ -95,12 +95,10 @@ async fn order_and_payment_events_become_notifications() {
 
 #[tokio::test]
 async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
-    let path = format!(
-        "{}/events/kinesis-order-placed.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
-        .expect("a Kinesis event");
+    let event = testing::event_from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/kinesis-order-placed.json"
+    ));
     let topic = Arc::new(InMemoryPublisher::new());
     let report = handler(
         topic.clone(),

@@ -266,12 +266,10 @@ async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
 #[tokio::test]
 async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     let (url, calls) = processor(|_| (201, "")).await;
-    let path = format!(
-        "{}/events/kinesis-payment-requested.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
-        .expect("a Kinesis event");
+    let event = testing::event_from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/kinesis-payment-requested.json"
+    ));
     let report = handler(
         sender(&url, 10),
         None,

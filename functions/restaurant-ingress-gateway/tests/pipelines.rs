@@ -108,12 +108,10 @@ async fn external_restaurant_events_become_internal_events_read_tolerantly() {
 
 #[tokio::test]
 async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
-    let path = format!(
-        "{}/events/kinesis-restaurant-menu-published.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let event = serde_json::from_str(&std::fs::read_to_string(path).expect("sample"))
-        .expect("a Kinesis event");
+    let event = testing::event_from_file(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/kinesis-restaurant-menu-published.json"
+    ));
     let bus = Arc::new(InMemoryPublisher::new());
     let report = handler(bus.clone(), Config::default())
         .process(event, Invocation::local())
