@@ -20,6 +20,8 @@ use crate::signature::{
 pub const PIPELINE: &str = "payment-webhook";
 /// The largest body accepted by default (the processor's callbacks are about 1 KB).
 pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
+/// How much of a signed body that cannot be read goes into the log.
+const LOGGED_BODY_BYTES: usize = 8 * 1024;
 
 /// Why a request was refused.
 #[derive(Debug)]
@@ -238,11 +240,17 @@ impl WebhookGateway {
                 now,
             )
             .map_err(Rejection::Unauthorized)?;
-        let event =
-            match to_internal(body, now.saturating_mul(1000)).map_err(Rejection::Malformed)? {
-                Mapped::Event(event) => *event,
-                Mapped::Ignored { kind } => return Ok(Accepted::Ignored { kind }),
-            };
+        let mapped = to_internal(body, now.saturating_mul(1000)).map_err(|error| {
+            // The body is authentic (the signature matched) but unreadable: keep it in the log
+            // so an operator can recover the outcome it reports.
+            let shown = &body[..body.len().min(LOGGED_BODY_BYTES)];
+            tracing::warn!(body = %String::from_utf8_lossy(shown), %error, "signed callback not understood");
+            Rejection::Malformed(error)
+        })?;
+        let event = match mapped {
+            Mapped::Event(event) => *event,
+            Mapped::Ignored { kind } => return Ok(Accepted::Ignored { kind }),
+        };
         let entry = PublishEntry {
             event_type: event.event_type.clone(),
             id: Some(event.id.clone()),

@@ -171,6 +171,45 @@ async fn a_malformed_signed_body_is_400() {
     .await;
 }
 
+/// Collects what the gateway logs.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_signed_body_that_cannot_be_read_is_kept_in_the_log_and_an_unsigned_one_is_not() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let bus = Arc::new(InMemoryPublisher::new());
+    let signed = r#"{"id":"evt_1","type":"charge.succeeded","data":{"reference":"pay-77"}}"#;
+    let response = gateway(&bus)
+        .handle_at(request(signed, NOW, SECRET), NOW)
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let unsigned = r#"{"id":"evt_2","secretive":"pay-88"}"#;
+    let response = gateway(&bus)
+        .handle_at(request(unsigned, NOW, "whsec_guessed"), NOW)
+        .await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
+    assert!(log.contains("pay-77"), "the signed body is logged: {log}");
+    assert!(!log.contains("pay-88"), "an unsigned body is not: {log}");
+}
+
 #[tokio::test]
 async fn an_oversized_body_is_413_before_any_other_check() {
     let big = format!(
