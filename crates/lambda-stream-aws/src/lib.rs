@@ -78,8 +78,14 @@ impl ConfigError {
         feature = "dynamodb",
         feature = "s3"
     ))]
-    pub(crate) fn missing(variable: &str) -> Self {
-        Self(format!("the environment variable {variable} is not set"))
+    /// The value of `variable` through `lookup`; blank counts as not set.
+    pub(crate) fn required(
+        lookup: impl Fn(&str) -> Option<String>,
+        variable: &str,
+    ) -> Result<String, Self> {
+        lookup(variable)
+            .filter(|value| !value.trim().is_empty())
+            .ok_or_else(|| Self(format!("the environment variable {variable} is not set")))
     }
 }
 

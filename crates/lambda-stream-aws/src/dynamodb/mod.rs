@@ -68,10 +68,7 @@ impl DynamoDbStore {
 
     /// A store for `ENTITY_TABLE_NAME` with a client made from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let table = std::env::var("ENTITY_TABLE_NAME")
-            .ok()
-            .filter(|t| !t.trim().is_empty())
-            .ok_or_else(|| ConfigError::missing("ENTITY_TABLE_NAME"))?;
+        let table = ConfigError::required(|name| std::env::var(name).ok(), "ENTITY_TABLE_NAME")?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(aws_sdk_dynamodb::Client::new(&sdk), table))
     }

@@ -73,8 +73,7 @@ impl EventBridgeConfig {
     /// Reads the variables through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut config =
-            Self::new(get("BUS_NAME").ok_or_else(|| ConfigError::missing("BUS_NAME"))?);
+        let mut config = Self::new(ConfigError::required(&lookup, "BUS_NAME")?);
         if let Some(source) = get("BUS_SRC") {
             config.source = source;
         }

@@ -46,10 +46,7 @@ impl KinesisConfig {
 
     /// Reads the variables through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        lookup("STREAM_NAME")
-            .filter(|v| !v.trim().is_empty())
-            .map(Self::new)
-            .ok_or_else(|| ConfigError::missing("STREAM_NAME"))
+        ConfigError::required(lookup, "STREAM_NAME").map(Self::new)
     }
 }
 

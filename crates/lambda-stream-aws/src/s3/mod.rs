@@ -47,10 +47,8 @@ impl S3ClaimCheck {
 
     /// Claim checks in `CLAIMCHECK_BUCKET_NAME`, with a client made from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let bucket = std::env::var("CLAIMCHECK_BUCKET_NAME")
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-            .ok_or_else(|| ConfigError::missing("CLAIMCHECK_BUCKET_NAME"))?;
+        let bucket =
+            ConfigError::required(|name| std::env::var(name).ok(), "CLAIMCHECK_BUCKET_NAME")?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         Ok(Self::new(aws_sdk_s3::Client::new(&sdk), bucket))
     }

@@ -47,10 +47,7 @@ impl SnsConfig {
 
     /// Reads the variables through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        lookup("TOPIC_ARN")
-            .filter(|v| !v.trim().is_empty())
-            .map(Self::new)
-            .ok_or_else(|| ConfigError::missing("TOPIC_ARN"))
+        ConfigError::required(lookup, "TOPIC_ARN").map(Self::new)
     }
 }
 

@@ -46,10 +46,7 @@ impl SqsConfig {
 
     /// Reads the variables through `lookup` (tests pass a map).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        lookup("QUEUE_URL")
-            .filter(|v| !v.trim().is_empty())
-            .map(Self::new)
-            .ok_or_else(|| ConfigError::missing("QUEUE_URL"))
+        ConfigError::required(lookup, "QUEUE_URL").map(Self::new)
     }
 }
 
