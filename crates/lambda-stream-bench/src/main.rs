@@ -1,6 +1,7 @@
 //! Prints the egress workload's throughput and peak memory beside the codec floor, measured
 //! side by side in one run on one core. Run with
-//! `cargo run --release -p lambda-stream-bench`.
+//! `cargo run --release -p lambda-stream-bench` (add `--features mimalloc` to measure under
+//! mimalloc instead of the system allocator; its options come from `MIMALLOC_*` variables).
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -10,6 +11,18 @@ use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_stream_bench::{
     CountingPublisher, RECORDS, RawRecordsEvent, base64_records, floor_base64_typed, floor_typed,
     floor_value, handler, kinesis_event, kinesis_event_json, process, run_pipeline,
+};
+
+// Allocation and freeing are a third of the pipeline's time, so the allocator is a choice
+// worth measuring; a function picks it the same way, in its `main.rs`.
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "the system allocator"
 };
 
 const ROUNDS: usize = 15;
@@ -135,7 +148,7 @@ fn main() {
         .sum::<usize>()
         / RECORDS;
     println!(
-        "lambda-stream egress benchmark: {RECORDS} Kinesis records of {avg_bytes} bytes, one core, best of {ROUNDS}"
+        "lambda-stream egress benchmark: {RECORDS} Kinesis records of {avg_bytes} bytes, one core, {ALLOCATOR_NAME}, best of {ROUNDS}"
     );
     println!(
         "  filter thing-* (3 of 4) -> map to external envelope -> publish in EventBridge batches"
