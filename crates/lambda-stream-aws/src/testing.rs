@@ -6,6 +6,8 @@
 //! `LAMBDA_STREAM_REQUIRE_MOTO`, so a moto test that cannot find its endpoint fails there
 //! instead of skipping.
 //!
+//! With the `http` feature, [`http::LocalEndpoint`] plays a third-party API on 127.0.0.1.
+//!
 //! ```no_run
 //! # async fn example() {
 //! use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
@@ -18,6 +20,9 @@
 use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
+
+#[cfg(feature = "http")]
+pub mod http;
 
 /// The moto endpoint, or `None` (with a note on stderr) when the test runs without one. With
 /// `LAMBDA_STREAM_REQUIRE_MOTO` set, a missing endpoint panics instead: the test must run.

@@ -3,89 +3,31 @@
 //! `moto_server`, a redelivered batch charges nothing twice. No event is published: the
 //! webhook reports the outcome.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
+use lambda_stream_aws::testing::http::{LocalEndpoint, RecordedRequest, Reply};
 use lambda_stream_aws::testing::{moto_endpoint, new_table, sdk_config};
 use lambda_stream_aws::{HttpConfig, HttpSender, Idempotency, RetryPolicy};
 use payment_egress_gateway::{ChargeRequest, handler};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpListener;
 
-#[derive(Debug, Clone)]
-struct Call {
-    authorization: Option<String>,
-    idempotency_key: Option<String>,
-    body: ChargeRequest,
-    at: Instant,
+/// A processor that answers each call with `answer(call number)`.
+async fn processor(answer: impl Fn(usize) -> Reply + Send + Sync + 'static) -> LocalEndpoint {
+    LocalEndpoint::start(move |_, number| answer(number)).await
 }
 
-/// A processor that answers each call with `answer(call number)`: (status, extra headers).
-async fn processor(
-    answer: impl Fn(usize) -> (u16, &'static str) + Send + Sync + 'static,
-) -> (String, Arc<Mutex<Vec<Call>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("addr"));
-    let calls = Arc::new(Mutex::new(Vec::new()));
-    let answer = Arc::new(answer);
-    let recorded = Arc::clone(&calls);
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let (calls, answer) = (Arc::clone(&recorded), Arc::clone(&answer));
-            tokio::spawn(async move {
-                let mut reader = BufReader::new(stream);
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let (mut length, mut authorization, mut key) = (0, None, None);
-                    loop {
-                        let mut header = String::new();
-                        if reader.read_line(&mut header).await.unwrap_or(0) == 0 {
-                            return;
-                        }
-                        let header = header.trim_end();
-                        if header.is_empty() {
-                            break;
-                        }
-                        if let Some((name, value)) = header.split_once(':') {
-                            match name.trim().to_ascii_lowercase().as_str() {
-                                "content-length" => length = value.trim().parse().unwrap_or(0),
-                                "authorization" => authorization = Some(value.trim().to_string()),
-                                "idempotency-key" => key = Some(value.trim().to_string()),
-                                _ => {}
-                            }
-                        }
-                    }
-                    let mut body = vec![0; length];
-                    if reader.read_exact(&mut body).await.is_err() {
-                        return;
-                    }
-                    let number = {
-                        let mut calls = calls.lock().expect("lock");
-                        calls.push(Call {
-                            authorization,
-                            idempotency_key: key,
-                            body: serde_json::from_slice(&body).expect("a charge request"),
-                            at: Instant::now(),
-                        });
-                        calls.len()
-                    };
-                    let (status, extra) = answer(number);
-                    let reply =
-                        format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\n{extra}\r\n{{}}");
-                    if reader.get_mut().write_all(reply.as_bytes()).await.is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-    });
-    (url, calls)
+fn charge(call: &RecordedRequest) -> ChargeRequest {
+    serde_json::from_slice(&call.body).expect("a charge request")
+}
+
+fn idempotency_keys(calls: &[RecordedRequest]) -> Vec<&str> {
+    calls
+        .iter()
+        .map(|c| c.header("idempotency-key").unwrap_or_default())
+        .collect()
 }
 
 fn payment_requested(n: usize, order: &str) -> Envelope {
@@ -119,11 +61,11 @@ fn sender(url: &str, per_second: usize) -> HttpSender {
 #[tokio::test]
 async fn each_payment_request_becomes_one_authorized_call_and_nothing_is_published() {
     // The first call is throttled once with a Retry-After.
-    let (url, calls) = processor(|n| {
+    let processor = processor(|n| {
         if n == 1 {
-            (429, "Retry-After: 1\r\n")
+            Reply::status(429).header("Retry-After", "1")
         } else {
-            (201, "")
+            Reply::status(201).body("{}")
         }
     })
     .await;
@@ -136,9 +78,14 @@ async fn each_payment_request_becomes_one_authorized_call_and_nothing_is_publish
             .build()
             .expect("valid"),
     );
-    let report = handler(sender(&url, 10), None, faults.clone(), Config::default())
-        .process(testing::kinesis_event(&events), Invocation::local())
-        .await;
+    let report = handler(
+        sender(processor.url(), 10),
+        None,
+        faults.clone(),
+        Config::default(),
+    )
+    .process(testing::kinesis_event(&events), Invocation::local())
+    .await;
     let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
     assert_eq!(
         states,
@@ -149,26 +96,24 @@ async fn each_payment_request_becomes_one_authorized_call_and_nothing_is_publish
             RecordState::Filtered
         ]
     );
-    let calls = calls.lock().expect("lock").clone();
+    let calls = processor.requests();
     assert_eq!(calls.len(), 4, "three payments, one of them retried once");
     assert!(
         calls[1].at - calls[0].at >= Duration::from_secs(1),
         "Retry-After honoured"
     );
     // One order's payments in order, each with its own idempotency key.
-    let keys: Vec<_> = calls
-        .iter()
-        .skip(1)
-        .map(|c| c.idempotency_key.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(keys, vec!["evt-pay-0", "evt-pay-1", "evt-pay-2"]);
+    assert_eq!(
+        idempotency_keys(&calls[1..]),
+        vec!["evt-pay-0", "evt-pay-1", "evt-pay-2"]
+    );
     assert!(
         calls
             .iter()
-            .all(|c| c.authorization.as_deref() == Some("Bearer sk_test"))
+            .all(|c| c.header("authorization") == Some("Bearer sk_test"))
     );
     assert_eq!(
-        calls[0].body,
+        charge(&calls[0]),
         ChargeRequest {
             reference: "pay-0".into(),
             amount: 2350,
@@ -185,12 +130,17 @@ async fn each_payment_request_becomes_one_authorized_call_and_nothing_is_publish
 
 #[tokio::test]
 async fn a_refused_payment_is_a_fault_and_an_unavailable_processor_is_a_retry() {
-    let (url, _) = processor(|n| if n == 1 { (402, "") } else { (503, "") }).await;
+    let processor = processor(|n| Reply::status(if n == 1 { 402 } else { 503 })).await;
     let faults = Arc::new(InMemoryPublisher::new());
     let events = vec![payment_requested(0, "o1"), payment_requested(1, "o2")];
-    let report = handler(sender(&url, 10), None, faults.clone(), Config::default())
-        .process(testing::kinesis_event(&events), Invocation::local())
-        .await;
+    let report = handler(
+        sender(processor.url(), 10),
+        None,
+        faults.clone(),
+        Config::default(),
+    )
+    .process(testing::kinesis_event(&events), Invocation::local())
+    .await;
     let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
     assert_eq!(states, vec![RecordState::Fault, RecordState::Retry]);
     assert_eq!(faults.published().len(), 1);
@@ -199,14 +149,14 @@ async fn a_refused_payment_is_a_fault_and_an_unavailable_processor_is_a_retry() 
 
 #[tokio::test]
 async fn the_processor_rate_limit_is_never_exceeded() {
-    let (url, calls) = processor(|_| (201, "")).await;
+    let processor = processor(|_| Reply::status(201).body("{}")).await;
     // Twelve payments for twelve orders run concurrently, at most 5 calls a second.
     let events: Vec<Envelope> = (0..12)
         .map(|n| payment_requested(n, &format!("o{n}")))
         .collect();
     let started = Instant::now();
     let report = handler(
-        sender(&url, 5),
+        sender(processor.url(), 5),
         None,
         Arc::new(InMemoryPublisher::new()),
         Config::default(),
@@ -214,7 +164,7 @@ async fn the_processor_rate_limit_is_never_exceeded() {
     .process(testing::kinesis_event(&events), Invocation::local())
     .await;
     assert_eq!(report.summary.pipelines[0].delivered, 12);
-    assert_eq!(calls.lock().expect("lock").len(), 12);
+    assert_eq!(processor.requests().len(), 12);
     // 12 calls at 5 per second need at least two full seconds after the first five.
     assert!(
         started.elapsed() >= Duration::from_secs(2),
@@ -228,7 +178,7 @@ async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
     let Some(endpoint) = moto_endpoint() else {
         return;
     };
-    let (url, calls) = processor(|_| (201, "")).await;
+    let processor = processor(|_| Reply::status(201).body("{}")).await;
     let table = new_table(&sdk_config(&endpoint).await).await;
     let idempotency = Arc::new(Idempotency::new(table, Duration::from_secs(3600)));
     let events: Vec<Envelope> = (0..3).map(|n| payment_requested(n, "o1")).collect();
@@ -236,7 +186,7 @@ async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
     // Lambda delivers the batch, then (a timeout elsewhere, say) delivers it again.
     for delivery in 0..2 {
         let report = handler(
-            sender(&url, 10),
+            sender(processor.url(), 10),
             Some(Arc::clone(&idempotency)),
             faults.clone(),
             Config::default(),
@@ -249,14 +199,8 @@ async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
             report.summary
         );
     }
-    let keys: Vec<_> = calls
-        .lock()
-        .expect("lock")
-        .iter()
-        .map(|c| c.idempotency_key.clone().unwrap_or_default())
-        .collect();
     assert_eq!(
-        keys,
+        idempotency_keys(&processor.requests()),
         vec!["evt-pay-0", "evt-pay-1", "evt-pay-2"],
         "one call per payment"
     );
@@ -265,13 +209,13 @@ async fn a_redelivered_batch_charges_nothing_twice_with_the_table_in_moto() {
 
 #[tokio::test]
 async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
-    let (url, calls) = processor(|_| (201, "")).await;
+    let processor = processor(|_| Reply::status(201).body("{}")).await;
     let event = testing::event_from_file(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/events/kinesis-payment-requested.json"
     ));
     let report = handler(
-        sender(&url, 10),
+        sender(processor.url(), 10),
         None,
         Arc::new(InMemoryPublisher::new()),
         Config::default(),
@@ -279,5 +223,5 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     .process(event, Invocation::local())
     .await;
     assert_eq!(report.summary.pipelines[0].delivered, 1);
-    assert_eq!(calls.lock().expect("lock").len(), 1);
+    assert_eq!(processor.requests().len(), 1);
 }
