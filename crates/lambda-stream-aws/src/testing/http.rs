@@ -59,6 +59,9 @@ pub struct Reply {
     pub headers: Vec<(String, String)>,
     /// The body.
     pub body: String,
+    /// Never answer: the request is recorded and the connection left open, as an API that
+    /// hangs (the client's timeout is what ends it).
+    pub hang: bool,
 }
 
 impl Reply {
@@ -68,6 +71,15 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: String::new(),
+            hang: false,
+        }
+    }
+
+    /// No reply at all (see [`Reply::hang`](Reply#structfield.hang)).
+    pub fn hang() -> Self {
+        Self {
+            hang: true,
+            ..Self::status(0)
         }
     }
 
@@ -183,6 +195,10 @@ async fn serve(stream: TcpStream, requests: Arc<Mutex<Vec<RecordedRequest>>>, an
             requests.len()
         };
         let reply = answer(&request, number);
+        if reply.hang {
+            // Held open until the test's runtime ends.
+            std::future::pending::<()>().await;
+        }
         if reader.get_mut().write_all(&reply.to_bytes()).await.is_err() {
             return;
         }
@@ -270,5 +286,18 @@ mod tests {
             (requests[1].method.as_str(), requests[1].body.len()),
             ("GET", 0)
         );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_reply_records_the_request_and_never_answers() {
+        let endpoint = LocalEndpoint::start(|_, _| Reply::hang()).await;
+        let sent = reqwest::Client::new()
+            .post(format!("{}/payments", endpoint.url()))
+            .timeout(std::time::Duration::from_millis(200))
+            .body("{}")
+            .send()
+            .await;
+        assert!(sent.is_err_and(|e| e.is_timeout()));
+        assert_eq!(endpoint.requests().len(), 1);
     }
 }
