@@ -10,6 +10,7 @@
 //! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` |
 //! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler | `CLAIMCHECK_BUCKET_NAME` |
 //! | `http` | [`http`] | JSON calls to third-party APIs: timeouts, retries honouring `Retry-After`, rate limit | in code |
+//! | `secrets` | [`secrets`] | secret settings read from Secrets Manager at cold start instead of the environment | `NAME_ARN` for a setting `NAME` |
 //!
 //! Every sink makes its SDK client once (`from_env`, which honours `AWS_ENDPOINT_URL`) and is
 //! shared by `Arc` across pipelines and invocations.
@@ -42,6 +43,8 @@ pub mod message;
 pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
+#[cfg(feature = "secrets")]
+pub mod secrets;
 #[cfg(feature = "sns")]
 pub mod sns;
 #[cfg(feature = "sqs")]
