@@ -122,6 +122,10 @@ def check_iam(resources, source_text):
     return problems
 
 
+# Dynamic references that put a secret's value into the template where they are used.
+SECRET_REFERENCES = ("{{resolve:secretsmanager:", "{{resolve:ssm-secure:")
+
+
 def check_functions(resources):
     problems = []
     for name, resource in resources.items():
@@ -132,6 +136,12 @@ def check_functions(resources):
                 problems.append(f"{name}: runtime {props.get('Runtime')!r}, not provided.al2023")
             if props.get("Architectures") != ["arm64"]:
                 problems.append(f"{name}: architectures {props.get('Architectures')!r}, not arm64")
+            variables = ((props.get("Environment") or {}).get("Variables")) or {}
+            for variable, value in variables.items():
+                if any(kind in json.dumps(value) for kind in SECRET_REFERENCES):
+                    problems.append(f"{name}: {variable} resolves a secret into the environment, "
+                                    f"where reading the function's configuration shows it: "
+                                    f"give {variable}_ARN and read it at cold start")
         if kind != "AWS::Lambda::EventSourceMapping":
             continue
         if "ReportBatchItemFailures" not in (props.get("FunctionResponseTypes") or []):
@@ -240,6 +250,12 @@ def self_test():
     function = {"F": {"Type": "AWS::Lambda::Function", "Properties": {
         "Runtime": "provided.al2", "Architectures": ["x86_64"]}}}
     assert len(check_functions(function)) == 2
+    leaky = {"F": {"Type": "AWS::Lambda::Function", "Properties": {
+        "Runtime": "provided.al2023", "Architectures": ["arm64"], "Environment": {"Variables": {
+            "API_KEY": {"Fn::Sub": "{{resolve:secretsmanager:${Name}:SecretString:apiKey}}"},
+            "API_KEY_ARN": "arn:aws:secretsmanager:us-east-1:1:secret:s-AbCdEf#apiKey"}}}}}
+    found = check_functions(leaky)
+    assert len(found) == 1 and found[0].startswith("F: API_KEY resolves a secret"), found
     queue = {"Q": {"Type": "AWS::SQS::Queue", "Properties": {}},
              "M": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
                  "EventSourceArn": {"Fn::GetAtt": ["Q", "Arn"]},

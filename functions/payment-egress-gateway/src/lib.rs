@@ -48,33 +48,57 @@ pub struct ChargeRequest {
     pub metadata: serde_json::Value,
 }
 
+/// Calls a second when `PAYMENT_API_RATE` is not set.
+pub const DEFAULT_CALLS_PER_SECOND: usize = 10;
+
 /// Configuration read once per process.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Settings {
     /// The processor's base URL (`PAYMENT_API_URL`).
     pub api_url: String,
-    /// The API key (`PAYMENT_API_KEY`), sent as a bearer token.
+    /// The API key (`PAYMENT_API_KEY`, or read from the secret `PAYMENT_API_KEY_ARN` names),
+    /// sent as a bearer token.
     pub api_key: String,
     /// Calls per second allowed by the processor (`PAYMENT_API_RATE`, default 10).
     pub calls_per_second: usize,
 }
 
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("api_url", &self.api_url)
+            .field("api_key", &"<redacted>")
+            .field("calls_per_second", &self.calls_per_second)
+            .finish()
+    }
+}
+
 impl Settings {
-    /// Reads `PAYMENT_API_URL`, `PAYMENT_API_KEY` and `PAYMENT_API_RATE`.
+    /// Reads `PAYMENT_API_URL`, `PAYMENT_API_KEY` and `PAYMENT_API_RATE` from the environment.
     pub fn from_env() -> Result<Self, StepError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the same variables through `lookup`: the function passes the environment with
+    /// `PAYMENT_API_KEY` read from Secrets Manager (`PAYMENT_API_KEY_ARN`), tests pass a map.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, StepError> {
         let get = |name: &str| {
-            std::env::var(name)
-                .ok()
+            lookup(name)
                 .filter(|v| !v.trim().is_empty())
                 .ok_or_else(|| StepError::permanent(format!("{name} is not set")))
+        };
+        let calls_per_second = match lookup("PAYMENT_API_RATE").filter(|v| !v.trim().is_empty()) {
+            None => DEFAULT_CALLS_PER_SECOND,
+            Some(rate) => rate.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                StepError::permanent(format!(
+                    "PAYMENT_API_RATE must be a positive whole number of calls a second, not {rate:?}"
+                ))
+            })?,
         };
         Ok(Self {
             api_url: get("PAYMENT_API_URL")?,
             api_key: get("PAYMENT_API_KEY")?,
-            calls_per_second: std::env::var("PAYMENT_API_RATE")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(10),
+            calls_per_second,
         })
     }
 
@@ -144,4 +168,70 @@ pub fn handler(
     StreamHandler::with_config(KinesisSource::new(), config)
         .pipeline(request_payments(sender, idempotency))
         .faults_to(faults)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(pairs: &[(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs = pairs.to_vec();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| (*v).to_string())
+        }
+    }
+
+    #[test]
+    fn settings_need_the_url_and_the_key_and_default_the_rate() {
+        let settings = Settings::from_lookup(lookup(&[
+            ("PAYMENT_API_URL", "https://processor.example"),
+            ("PAYMENT_API_KEY", "sk_live_1"),
+        ]))
+        .expect("valid");
+        assert_eq!(settings.api_url, "https://processor.example");
+        assert_eq!(settings.api_key, "sk_live_1");
+        assert_eq!(settings.calls_per_second, DEFAULT_CALLS_PER_SECOND);
+
+        let missing = Settings::from_lookup(lookup(&[("PAYMENT_API_URL", "https://p.example")]))
+            .expect_err("no key");
+        assert!(
+            missing.to_string().contains("PAYMENT_API_KEY is not set"),
+            "{missing}"
+        );
+    }
+
+    #[test]
+    fn a_rate_that_is_not_a_positive_number_is_an_error_not_the_default() {
+        for rate in ["0", "ten", "-3"] {
+            let error = Settings::from_lookup(lookup(&[
+                ("PAYMENT_API_URL", "https://processor.example"),
+                ("PAYMENT_API_KEY", "sk_live_1"),
+                ("PAYMENT_API_RATE", rate),
+            ]))
+            .expect_err("invalid rate");
+            assert!(error.to_string().contains("PAYMENT_API_RATE"), "{error}");
+        }
+        let settings = Settings::from_lookup(lookup(&[
+            ("PAYMENT_API_URL", "https://processor.example"),
+            ("PAYMENT_API_KEY", "sk_live_1"),
+            ("PAYMENT_API_RATE", " 25 "),
+        ]))
+        .expect("valid");
+        assert_eq!(settings.calls_per_second, 25);
+    }
+
+    #[test]
+    fn debug_never_shows_the_api_key() {
+        let settings = Settings::from_lookup(lookup(&[
+            ("PAYMENT_API_URL", "https://processor.example"),
+            ("PAYMENT_API_KEY", "sk_live_1"),
+        ]))
+        .expect("valid");
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("sk_live_1"), "{shown}");
+        assert!(shown.contains("processor.example"), "{shown}");
+    }
 }

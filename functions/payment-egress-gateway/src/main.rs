@@ -1,17 +1,24 @@
-//! The Lambda function: `PAYMENT_API_URL`, `PAYMENT_API_KEY`, `PAYMENT_API_RATE`, `BUS_NAME`,
-//! and `ENTITY_TABLE_NAME` for the idempotency records (optional).
+//! The Lambda function: `PAYMENT_API_URL`, `PAYMENT_API_KEY` (or the secret holding it,
+//! `PAYMENT_API_KEY_ARN`), `PAYMENT_API_RATE`, `BUS_NAME`, and `ENTITY_TABLE_NAME` for the
+//! idempotency records (optional).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_stream::{Config, lambda_runtime};
+use lambda_stream_aws::secrets::Secrets;
 use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, Idempotency};
 use payment_egress_gateway::{Settings, handler};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     lambda_stream::init_tracing();
-    let settings = Settings::from_env().map_err(|e| e.to_string())?;
+    let environment = Secrets::from_env()
+        .await
+        .environment(&["PAYMENT_API_KEY"])
+        .await?;
+    let settings =
+        Settings::from_lookup(|name| environment.get(name)).map_err(|e| e.to_string())?;
     let bus = Arc::new(EventBridgePublisher::from_env().await?);
     let idempotency = match DynamoDbStore::from_env().await {
         Ok(store) => Some(Arc::new(Idempotency::new(
