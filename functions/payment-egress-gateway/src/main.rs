@@ -25,7 +25,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             store,
             Duration::from_secs(7 * 24 * 3600),
         ))),
-        Err(_) => None,
+        Err(missing) => {
+            // Said once per cold start, so nobody runs without the table unknowingly.
+            tracing::warn!(
+                %missing,
+                "no idempotency table: a redelivered batch calls the processor again, and only its Idempotency-Key stops a second charge"
+            );
+            None
+        }
     };
     let sender = settings.sender().map_err(|e| e.to_string())?;
     handler(sender, idempotency, bus, Config::from_env())
