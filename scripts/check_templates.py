@@ -72,6 +72,16 @@ def as_list(value):
     return value if isinstance(value, list) else [value]
 
 
+def statements(document):
+    """A policy document's statements, both branches of a conditional one included."""
+    for statement in as_list(document.get("Statement") or []):
+        branches = statement.get("Fn::If") if isinstance(statement, dict) else None
+        if isinstance(branches, list) and len(branches) == 3:
+            yield from (b for b in branches[1:] if isinstance(b, dict) and "Ref" not in b)
+        elif isinstance(statement, dict):
+            yield statement
+
+
 def policy_documents(resource):
     """Every policy document of an IAM-bearing resource, with where it is."""
     kind = resource.get("Type")
@@ -107,7 +117,7 @@ def check_iam(resources, source_text):
         if resource.get("Type") == "AWS::IAM::Role" and props.get("ManagedPolicyArns"):
             problems.append(f"{name}: managed policies {props['ManagedPolicyArns']}: use an explicit least-privilege policy")
         for policy, document in policy_documents(resource):
-            for statement in as_list(document.get("Statement") or []):
+            for statement in statements(document):
                 if statement.get("Effect") != "Allow":
                     continue
                 actions = [a for a in as_list(statement.get("Action") or []) if isinstance(a, str)]
@@ -241,6 +251,9 @@ def self_test():
                          "# X-Ray has no resource-level permissions\nResource: '*'\n")
     assert star_lines_commented("Action: xray:PutTraceSegments\nResource: '*'\n")
     assert not check_iam(role({"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:x"}), "")
+    conditional = {"Fn::If": ["C", {"Effect": "Allow", "Action": "kms:*", "Resource": "arn:x"},
+                              {"Ref": "AWS::NoValue"}]}
+    assert check_iam(role(conditional), ""), "a conditional statement is checked too"
     assert check_iam({"R": {"Type": "AWS::IAM::Role", "Properties": {
         "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}}, "")
     mapping = {"M": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {
