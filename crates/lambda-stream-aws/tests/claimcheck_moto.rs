@@ -100,7 +100,7 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
         .pipeline(Pipeline::new("listener").tap(move |uow| {
             let menu: Value = uow.event.entity().unwrap_or(Value::Null);
             seen2.lock().expect("lock").push((
-                uow.event.id.clone(),
+                uow.event.id().to_string(),
                 menu["photos"].as_str().map_or(0, str::len),
             ));
         }))

@@ -57,8 +57,8 @@ fn event_weighing(n: usize, size: usize) -> Envelope {
 /// What the publish step will send for an event: its JSON with the `pipeline` tag.
 fn published_size(event: &Envelope) -> usize {
     let mut tagged = event.clone();
-    tagged.tags.insert("pipeline", "p");
-    "custom".len() + tagged.event_type.len() + tagged.to_json().len()
+    tagged.tags_mut().insert("pipeline", "p");
+    "custom".len() + tagged.event_type().len() + tagged.to_json().len()
 }
 
 async fn requests_for(events: &[Envelope]) -> Vec<(usize, usize)> {

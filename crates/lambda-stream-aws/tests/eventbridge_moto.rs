@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lambda_stream::testing;
 use lambda_stream::{
-    Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
+    Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler,
 };
 use lambda_stream_aws::testing::{bus_to_queue, moto_endpoint, receive_bodies, sdk_config};
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
@@ -54,10 +54,10 @@ async fn a_pipeline_publishes_to_the_bus_and_a_rule_delivers_every_event() {
     ));
     let external = Arc::new(publisher.with_source("external"));
     let pipeline = Pipeline::new("orders-to-order-subsystem")
-        .filter(on_type("order-*"))
+        .on_type("order-*")
         .map(|uow| {
             Envelope::builder("order-placed-v1")
-                .id(uow.event.id.clone())
+                .id(uow.event.id().to_string())
                 .partition_key(uow.partition_key())
                 .entity("order", &uow.event.entity::<Value>()?)
                 .build()
@@ -111,7 +111,7 @@ async fn fault_events_go_to_the_bus_with_the_record_to_resubmit() {
     ));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .pipeline(Pipeline::new("p").map(|uow| {
-            if uow.event.id == "e1" {
+            if uow.event.id() == "e1" {
                 Err(StepError::permanent("order e1 is broken"))
             } else {
                 Ok(())

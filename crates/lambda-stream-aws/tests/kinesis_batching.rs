@@ -46,7 +46,7 @@ async fn requests_for(count: usize, record_bytes: usize) -> Vec<(usize, usize)> 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("p")
             .map(move |uow| {
-                let key = format!("key-{:04}", uow.event.id.trim_start_matches('e'));
+                let key = format!("key-{:04}", uow.event.id().trim_start_matches('e'));
                 Ok(
                     PublishEntry::message("t", "x".repeat(record_bytes - key.len()))
                         .with_partition_key(key),

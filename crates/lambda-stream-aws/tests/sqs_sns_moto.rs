@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use lambda_stream::testing;
 use lambda_stream::{
-    Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler, on_type,
+    Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, StreamHandler,
 };
 use lambda_stream_aws::testing::{moto_endpoint, new_queue, sdk_config, topic_with_queue};
 use lambda_stream_aws::{SnsConfig, SnsPublisher, SqsConfig, SqsPublisher};
@@ -82,10 +82,10 @@ fn things(count: usize) -> Vec<Envelope> {
 fn to_external(uow: &lambda_stream::Uow<()>) -> Result<PublishEntry, lambda_stream::StepError> {
     let thing: Value = uow.event.entity()?;
     Ok(PublishEntry::message(
-        uow.event.event_type.clone(),
+        uow.event.event_type().to_string(),
         json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
     )
-    .with_id(uow.event.id.clone())
+    .with_id(uow.event.id().to_string())
     .with_partition_key(uow.partition_key()))
 }
 
@@ -100,7 +100,7 @@ async fn send_to_a_queue_delivers_every_message_with_its_type() {
     let publisher = Arc::new(SqsPublisher::new(sqs.clone(), SqsConfig::new(&url)));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("to-queue")
-            .filter(on_type("thing-*"))
+            .on_type("thing-*")
             .map(to_external)
             .send(publisher, 2),
     );
@@ -146,7 +146,7 @@ async fn send_to_a_fifo_queue_groups_by_partition_key() {
     let publisher = Arc::new(SqsPublisher::new(sqs.clone(), SqsConfig::new(&url)));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("to-fifo")
-            .filter(on_type("thing-*"))
+            .on_type("thing-*")
             .map(to_external)
             .send(publisher, 1),
     );
@@ -180,7 +180,7 @@ async fn publish_to_a_topic_reaches_a_subscribed_queue() {
     let publisher = Arc::new(SnsPublisher::new(sns, SnsConfig::new(&topic_arn)));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default()).pipeline(
         Pipeline::new("notify")
-            .filter(on_type("thing-*"))
+            .on_type("thing-*")
             .map(to_external)
             .send(publisher, 2),
     );

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use lambda_stream_bench::{
     CountingPublisher, RECORDS, floor_typed, floor_value, handler, kinesis_event, run_pipeline,
+    typed_kinesis_event,
 };
 
 fn egress(c: &mut Criterion) {
@@ -26,8 +27,9 @@ fn egress(c: &mut Criterion) {
             BatchSize::LargeInput,
         );
     });
-    group.bench_function("floor_typed", |b| b.iter(|| floor_typed(black_box(&event))));
-    group.bench_function("floor_value", |b| b.iter(|| floor_value(black_box(&event))));
+    let typed = typed_kinesis_event(RECORDS);
+    group.bench_function("floor_typed", |b| b.iter(|| floor_typed(black_box(&typed))));
+    group.bench_function("floor_value", |b| b.iter(|| floor_value(black_box(&typed))));
     group.finish();
 }
 

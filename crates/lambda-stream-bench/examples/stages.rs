@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lambda_stream::{
-    Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler, on_type,
+    Config, Envelope, Invocation, KinesisSource, Pipeline, StepError, StreamHandler,
 };
 use lambda_stream_bench::{CountingPublisher, ExternalThing, RECORDS, Thing, kinesis_event_json};
 
@@ -28,11 +28,11 @@ fn time_pipeline<T: Send + 'static>(label: &str, pipeline: Pipeline<T>, json: &[
 }
 
 fn mapped() -> Pipeline<Envelope> {
-    Pipeline::new("p").filter(on_type("thing-*")).map(|uow| {
+    Pipeline::new("p").on_type("thing-*").map(|uow| {
         let thing: Thing<'_> = uow.event.entity_ref()?;
         Envelope::builder("thing-shared")
-            .id(uow.event.id.clone())
-            .timestamp(uow.event.timestamp)
+            .id(uow.event.id().to_string())
+            .timestamp(uow.event.timestamp())
             .partition_key(uow.partition_key())
             .entity("thing", &ExternalThing::from(&thing))
             .build()
@@ -43,11 +43,7 @@ fn mapped() -> Pipeline<Envelope> {
 fn main() {
     let json = kinesis_event_json(RECORDS);
     time_pipeline("decode only (empty pipeline)", Pipeline::new("p"), &json);
-    time_pipeline(
-        "+ filter",
-        Pipeline::new("p").filter(on_type("thing-*")),
-        &json,
-    );
+    time_pipeline("+ filter", Pipeline::new("p").on_type("thing-*"), &json);
     time_pipeline("+ map (entity_ref + build)", mapped(), &json);
     time_pipeline(
         "+ publish",

@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
 use lambda_stream::{
     BatchLimits, Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, Publisher,
-    StepError, StreamHandler, on_type,
+    RecordsEvent, StepError, StreamHandler,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -87,7 +87,13 @@ pub fn envelope(i: usize) -> Envelope {
 
 /// The workload's Kinesis event, as `lambda_runtime` hands it to the handler: read from the
 /// JSON Lambda sends, so the heap looks as it does in a function.
-pub fn kinesis_event(records: usize) -> KinesisEvent {
+pub fn kinesis_event(records: usize) -> RecordsEvent {
+    RecordsEvent::from_slice(&kinesis_event_json(records))
+        .unwrap_or_else(|e| panic!("benchmark event: {e}"))
+}
+
+/// The same event read into `aws_lambda_events` types, for the floors.
+pub fn typed_kinesis_event(records: usize) -> KinesisEvent {
     serde_json::from_slice(&kinesis_event_json(records))
         .unwrap_or_else(|e| panic!("benchmark event: {e}"))
 }
@@ -103,7 +109,7 @@ pub fn kinesis_event_json(records: usize) -> Vec<u8> {
         }
         let event = envelope(i);
         let data = engine.encode(event.to_json());
-        let key = event.partition_key.as_deref().unwrap_or_default();
+        let key = event.partition_key().unwrap_or_default();
         let seq = lambda_stream::testing::sequence_number(i + 1);
         json.push_str(&format!(
             concat!(
@@ -157,13 +163,13 @@ impl Publisher for CountingPublisher {
 /// The egress pipeline of the seeds' listener: filter, map to the external format, publish.
 pub fn egress_pipeline(publisher: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("things-to-partner")
-        .filter(on_type("thing-*"))
+        .on_type("thing-*")
         .map(|uow| {
             let thing: Thing<'_> = uow.event.entity_ref()?;
             let external = ExternalThing::from(&thing);
             Envelope::builder("thing-shared")
-                .id(uow.event.id.clone())
-                .timestamp(uow.event.timestamp)
+                .id(uow.event.id())
+                .timestamp(uow.event.timestamp())
                 .partition_key(uow.partition_key())
                 .entity("thing", &external)
                 .build()
@@ -190,7 +196,7 @@ pub fn handler(publisher: Arc<CountingPublisher>) -> StreamHandler<KinesisSource
 }
 
 /// Runs the handler over the event; returns the records delivered.
-pub async fn run_pipeline(handler: &StreamHandler<KinesisSource>, event: KinesisEvent) -> usize {
+pub async fn run_pipeline(handler: &StreamHandler<KinesisSource>, event: RecordsEvent) -> usize {
     let report = handler.process(event, Invocation::local()).await;
     report.summary.pipelines.first().map_or(0, |p| p.delivered)
 }
@@ -199,7 +205,7 @@ pub async fn run_pipeline(handler: &StreamHandler<KinesisSource>, event: Kinesis
 /// caller times freeing it on its own.
 pub async fn process(
     handler: &StreamHandler<KinesisSource>,
-    event: KinesisEvent,
+    event: RecordsEvent,
 ) -> lambda_stream::Report<lambda_stream::aws_lambda_events::event::streams::KinesisEventResponse> {
     handler.process(event, Invocation::local()).await
 }

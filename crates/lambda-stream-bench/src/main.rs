@@ -7,10 +7,11 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent;
+use lambda_stream::RecordsEvent;
 use lambda_stream_bench::{
     CountingPublisher, RECORDS, RawRecordsEvent, base64_records, floor_base64_typed, floor_typed,
     floor_value, handler, kinesis_event, kinesis_event_json, process, run_pipeline,
+    typed_kinesis_event,
 };
 
 // Allocation and freeing are a third of the pipeline's time, so the allocator is a choice
@@ -77,13 +78,13 @@ fn main() {
     // The measurements take turns, round after round, so a noisy neighbour slows them alike;
     // each figure is the best of its rounds.
     let json = kinesis_event_json(RECORDS);
-    let event = kinesis_event(RECORDS);
+    let event = typed_kinesis_event(RECORDS);
     let encoded = base64_records(&event);
     let envelopes: Vec<lambda_stream::Envelope> =
         (0..RECORDS).map(lambda_stream_bench::envelope).collect();
     let mut best = [Duration::MAX; 11];
     for _ in 0..ROUNDS {
-        let fresh: KinesisEvent = serde_json::from_slice(&json).unwrap_or_default();
+        let fresh: RecordsEvent = serde_json::from_slice(&json).unwrap_or_default();
         let mut report = None;
         let timings = [
             time(|| {
@@ -91,11 +92,11 @@ fn main() {
             }),
             time(|| drop(report.take())),
             time(|| {
-                let event: KinesisEvent = serde_json::from_slice(&json).unwrap_or_default();
+                let event: RecordsEvent = serde_json::from_slice(&json).unwrap_or_default();
                 black_box(runtime.block_on(run_pipeline(&handler, event)));
             }),
             time(|| {
-                black_box(serde_json::from_slice::<KinesisEvent>(&json).unwrap_or_default());
+                black_box(serde_json::from_slice::<RecordsEvent>(&json).unwrap_or_default());
             }),
             time(|| {
                 black_box(floor_typed(black_box(&event)));

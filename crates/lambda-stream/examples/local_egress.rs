@@ -13,7 +13,7 @@ use std::sync::Arc;
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, InMemoryPublisher, Invocation, KinesisSource, Pipeline, StepError,
-    StreamHandler, Tags, on_type,
+    StreamHandler, Tags,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -38,15 +38,15 @@ struct OrderPlacedV1<'a> {
 
 fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
     Pipeline::new("orders-to-order-subsystem")
-        .filter(on_type("order-placed"))
+        .on_type("order-placed")
         .map(|uow| {
             let order: Order<'_> = uow.event.entity_ref()?;
             let total = order
                 .total
                 .ok_or_else(|| StepError::permanent(format!("order {} has no total", order.id)))?;
             Envelope::builder("order-placed-v1")
-                .id(uow.event.id.clone())
-                .timestamp(uow.event.timestamp)
+                .id(uow.event.id().to_string())
+                .timestamp(uow.event.timestamp())
                 .partition_key(order.id)
                 .entity(
                     "order",
@@ -64,11 +64,11 @@ fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
 
 fn notify_customers(topic: Arc<InMemoryPublisher>) -> Pipeline<()> {
     Pipeline::new("notify-customers")
-        .filter(on_type("payment-*"))
+        .on_type("payment-*")
         .map(|uow| {
             let payment: serde_json::Value = uow.event.entity()?;
             Envelope::builder("customer-notified")
-                .id(uow.event.id.clone())
+                .id(uow.event.id().to_string())
                 .partition_key(uow.partition_key())
                 .entity(
                     "notification",
@@ -77,7 +77,7 @@ fn notify_customers(topic: Arc<InMemoryPublisher>) -> Pipeline<()> {
                         "message": format!(
                             "Your payment for order {} was {}",
                             payment["orderId"].as_str().unwrap_or("?"),
-                            uow.event.event_type.trim_start_matches("payment-")
+                            uow.event.event_type().trim_start_matches("payment-")
                         ),
                     }),
                 )
@@ -103,7 +103,7 @@ fn order(n: u32, total: Option<f64>) -> Envelope {
 
 fn sample_batch() -> Vec<(String, Vec<u8>)> {
     let mut test_event = order(9, Some(1.0));
-    test_event.tags.insert("skip", true);
+    test_event.tags_mut().insert("skip", true);
     let payment = Envelope::builder("payment-authorized")
         .id("evt-payment-1")
         .timestamp(1_764_000_000_100)
@@ -125,7 +125,7 @@ fn sample_batch() -> Vec<(String, Vec<u8>)> {
         .iter()
         .map(|e| {
             (
-                e.partition_key.clone().unwrap_or_default(),
+                e.partition_key().unwrap_or_default().to_string(),
                 e.to_json().into_bytes(),
             )
         })
@@ -157,7 +157,7 @@ async fn main() {
     let event = testing::kinesis_event_from_payloads(&sample_batch());
     println!(
         "Processing a Kinesis batch of {} records locally...\n",
-        event.records.len()
+        event.records().len()
     );
     let report = handler.process(event, Invocation::local()).await;
 

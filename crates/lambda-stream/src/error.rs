@@ -6,6 +6,7 @@ use std::fmt;
 
 /// How a failed unit is settled at the end of the invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum FailureMode {
     /// Publish a fault event and move on: the record does not block its shard or queue.
     /// This is the default, as in the Node library.
@@ -18,6 +19,7 @@ pub enum FailureMode {
 /// What kind of failure a [`StepError`] is; it decides the record's end state together with
 /// the pipeline's [`FailureMode`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum ErrorClass {
     /// Transient (throttling, timeouts, unavailable dependency): always retried by Lambda,
     /// whatever the pipeline's failure mode, because a fault would lose a record that a retry
@@ -31,8 +33,10 @@ pub enum ErrorClass {
 
 /// A unit of work's failure: which step failed, why, and whether a retry could help.
 ///
-/// Any `std::error::Error` converts into a `StepError` with `?` (unclassified); use
-/// [`StepError::retryable`] or [`StepError::permanent`] to classify it.
+/// The common errors (envelope, serde_json, io, parsing) convert into a `StepError` with `?`
+/// (unclassified), any other with [`StepError::from_error`]; use [`StepError::retryable`] or
+/// [`StepError::permanent`] to classify it. `StepError` is a `std::error::Error`, so it
+/// composes with `anyhow`, `Box<dyn Error>` and other crates' errors.
 pub struct StepError {
     class: ErrorClass,
     name: Cow<'static, str>,
@@ -166,9 +170,65 @@ impl StepError {
     }
 }
 
-impl<E: std::error::Error + Send + Sync + 'static> From<E> for StepError {
-    fn from(err: E) -> Self {
-        Self::from_error(err)
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// The errors steps meet most, converted with `?`. Any other error converts with
+/// [`StepError::from_error`] (`.map_err(StepError::from_error)?`): a blanket conversion from
+/// every error would stop `StepError` from being a `std::error::Error` itself.
+macro_rules! step_error_from {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for StepError {
+            fn from(err: $error) -> Self {
+                Self::from_error(err)
+            }
+        })*
+    };
+}
+
+step_error_from!(
+    crate::envelope::EnvelopeError,
+    DecodeError,
+    serde_json::Error,
+    std::io::Error,
+    std::fmt::Error,
+    std::num::ParseIntError,
+    std::num::ParseFloatError,
+    std::str::Utf8Error,
+    std::string::FromUtf8Error,
+);
+
+impl From<Box<dyn std::error::Error + Send + Sync + 'static>> for StepError {
+    fn from(err: Box<dyn std::error::Error + Send + Sync + 'static>) -> Self {
+        // A step error that went through a `Box<dyn Error>` comes back as it was.
+        let err = match err.downcast::<StepError>() {
+            Ok(step_error) => return *step_error,
+            Err(other) => other,
+        };
+        Self {
+            class: ErrorClass::Unclassified,
+            name: Cow::Borrowed("Error"),
+            message: err.to_string(),
+            step: None,
+            source: Some(err),
+        }
+    }
+}
+
+impl From<String> for StepError {
+    fn from(message: String) -> Self {
+        Self::new(message)
+    }
+}
+
+impl From<&str> for StepError {
+    fn from(message: &str) -> Self {
+        Self::new(message)
     }
 }
 
@@ -222,6 +282,7 @@ impl std::error::Error for DecodeError {}
 
 /// Why an invocation as a whole failed (so Lambda retries the whole batch).
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum HandlerError {
     /// The fault events could not be published; without them the failed records would be
     /// lost, so the invocation fails instead.
@@ -303,6 +364,20 @@ mod tests {
         assert_eq!(err.step(), Some("map"));
         assert_eq!(err.to_string(), "Error: boom (step map)");
         assert!(err.chain().starts_with("at step map"));
+    }
+
+    #[test]
+    fn step_errors_are_std_errors_with_their_source() {
+        let err: StepError = "nope"
+            .parse::<u32>()
+            .map_err(StepError::from)
+            .expect_err("fails");
+        let as_std: &dyn std::error::Error = &err;
+        assert!(as_std.source().is_some());
+        let boxed: Box<dyn std::error::Error + Send + Sync> = Box::new(err);
+        let back = StepError::from(boxed);
+        assert_eq!(back.message(), "invalid digit found in string");
+        assert_eq!(StepError::from("plain").message(), "plain");
     }
 
     #[test]

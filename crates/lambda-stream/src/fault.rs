@@ -121,7 +121,7 @@ fn unreachable_fault() -> Envelope {
 /// The event as JSON with the fields listed in its `eem.fields` replaced by `[REDACTED]`,
 /// wherever they appear.
 fn redacted_event(event: &Envelope) -> Value {
-    let mut json = serde_json::to_value(event).unwrap_or(Value::Null);
+    let mut json = serde_json::from_str(&event.to_json()).unwrap_or(Value::Null);
     let fields = event.encrypted_fields();
     if !fields.is_empty() {
         redact(&mut json, &fields);
@@ -148,14 +148,19 @@ fn redact(value: &mut Value, fields: &[String]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::RawRecord;
+    use crate::record::{RawRecord, Records};
 
-    fn raw_record(body: &str) -> RawRecord {
-        RawRecord {
+    fn raw_record(body: &str) -> Records {
+        Records::from_values(&[RawRecord {
             id: "r1".into(),
             timestamp: 1,
             body: body.into(),
-        }
+        }])
+        .expect("serializes")
+    }
+
+    fn first(records: &Records) -> SourceRecord<'_> {
+        records.get(0).expect("one record")
     }
 
     #[test]
@@ -172,7 +177,7 @@ mod tests {
             "p1",
             &error,
             &[FailedRecord {
-                record: SourceRecord::Raw(&record),
+                record: first(&record),
                 event: Some(&event),
             }],
             &tags,
@@ -202,11 +207,11 @@ mod tests {
             &StepError::new("x"),
             &[
                 FailedRecord {
-                    record: SourceRecord::Raw(&a),
+                    record: first(&a),
                     event: None,
                 },
                 FailedRecord {
-                    record: SourceRecord::Raw(&b),
+                    record: first(&b),
                     event: None,
                 },
             ],
@@ -229,7 +234,7 @@ mod tests {
             "p",
             &StepError::new("x"),
             &[FailedRecord {
-                record: SourceRecord::Raw(&record),
+                record: first(&record),
                 event: Some(&event),
             }],
             &Tags::new(),

@@ -6,8 +6,9 @@ pub mod envelope;
 pub mod error;
 pub mod fault;
 pub mod handler;
+mod json;
 pub mod pipeline;
-pub mod publish;
+pub mod publisher;
 pub mod record;
 pub mod source;
 pub mod step;
@@ -18,18 +19,21 @@ pub mod uow;
 
 pub use claimcheck::Redeemer;
 pub use config::Config;
-pub use envelope::{Envelope, EnvelopeBuilder, EnvelopeError, S3Pointer, TagValue, Tags};
+pub use envelope::{
+    Envelope, EnvelopeBuilder, EnvelopeError, RecordFacts, S3Pointer, TagValue, Tags,
+};
 pub use error::{DecodeError, ErrorClass, FailureMode, HandlerError, StepError};
 pub use fault::{FAULT_EVENT_TYPE, fault_event};
 pub use handler::{RecordReport, RecordState, Report, StreamHandler, StreamService};
-pub use pipeline::Pipeline;
-pub use publish::{InMemoryPublisher, PublishEntry, Publisher};
-pub use record::{RawRecord, Records, SourceRecord};
+pub use pipeline::{Flow, Item, Pipeline, Settled};
+pub use publisher::{InMemoryPublisher, PublishEntry, Publisher};
+pub use record::{Field, RawRecord, Records, RecordsEvent, SingleEvent, SourceRecord};
 pub use source::{
-    DynamoDbSource, EventBridgeSource, KinesisSource, RawSource, SnsSource, Source, SqsSource,
+    Decoded, DynamoDbSource, EventBridgeSource, KinesisSource, Payload, RawSource, SnsSource,
+    Source, SqsSource,
 };
 pub use step::batch::BatchLimits;
-pub use step::filter::{TypeFilter, on_type, on_types};
+pub use step::filter::TypeFilter;
 pub use step::rate_limit::RateLimiter;
 pub use telemetry::{PipelineSummary, Summary, init_tracing};
 pub use uow::{Batch, Invocation, Uow};

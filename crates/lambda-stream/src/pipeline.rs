@@ -1,5 +1,6 @@
 //! A named pipeline: the steps a unit of work goes through, built once and run for every
-//! invocation. The step methods live in [`crate::step`], one module each.
+//! invocation. The step methods live in [`crate::step`], one module each; a step of your own
+//! is a function over the stream of units ([`Pipeline::step`]).
 
 use std::fmt;
 use std::panic::AssertUnwindSafe;
@@ -8,11 +9,13 @@ use std::sync::Arc;
 use futures::stream::{BoxStream, StreamExt};
 
 use crate::error::{FailureMode, StepError};
+use crate::step::filter::TypeFilter;
 use crate::uow::{Members, Uow};
 
-/// A unit that left the pipeline before its end: filtered out, or failed.
+/// A unit that left the pipeline before its end: filtered out, or failed. It travels on to
+/// the end of the pipeline so its records are accounted for.
 #[derive(Debug)]
-pub(crate) struct Settled {
+pub struct Settled {
     pub(crate) members: Members,
     pub(crate) end: End,
 }
@@ -25,6 +28,30 @@ pub(crate) enum End {
 }
 
 impl Settled {
+    /// The unit is filtered out: its records end as *filtered* in this pipeline.
+    pub fn filter_out<T>(uow: Uow<T>) -> Self {
+        Self::filtered(uow.members)
+    }
+
+    /// The unit failed: its records become a fault event or a retry, as the error's class
+    /// and the pipeline's failure mode say.
+    pub fn fail<T>(uow: Uow<T>, error: StepError) -> Self {
+        Self::failed(uow.members, error)
+    }
+
+    /// True when the unit was filtered out.
+    pub fn is_filtered(&self) -> bool {
+        matches!(self.end, End::Filtered)
+    }
+
+    /// The error, when the unit failed.
+    pub fn error(&self) -> Option<&StepError> {
+        match &self.end {
+            End::Failed(error) => Some(error),
+            _ => None,
+        }
+    }
+
     pub(crate) fn filtered(members: Members) -> Self {
         Self {
             members,
@@ -42,23 +69,23 @@ impl Settled {
 
 /// What flows between steps: a live unit, or one already settled that is carried to the end
 /// so it is accounted for.
-pub(crate) type Item<T> = Result<Uow<T>, Settled>;
+pub type Item<T> = Result<Uow<T>, Settled>;
 
-/// The stream of items inside one run of a pipeline.
-pub(crate) type Flow<T> = BoxStream<'static, Item<T>>;
+/// The stream of items inside one run of a pipeline: what a step takes and gives.
+pub type Flow<T> = BoxStream<'static, Item<T>>;
 
 type Build<T> = Arc<dyn Fn(Flow<()>) -> Flow<T> + Send + Sync>;
 
 /// A named pipeline of steps over units of work.
 ///
 /// ```
-/// use lambda_stream::{Pipeline, on_type, StepError};
+/// use lambda_stream::{Pipeline, StepError};
 ///
 /// #[derive(serde::Serialize)]
 /// struct External { f1: String }
 ///
 /// let pipeline = Pipeline::new("things-to-partner")
-///     .filter(on_type("thing-*"))
+///     .on_type("thing-*")
 ///     .map(|uow| {
 ///         let thing: serde_json::Value = uow.event.entity()?;
 ///         Ok::<_, StepError>(External { f1: thing["name"].as_str().unwrap_or_default().into() })
@@ -69,6 +96,11 @@ pub struct Pipeline<T = ()> {
     pub(crate) name: Arc<str>,
     pub(crate) failure_mode: FailureMode,
     pub(crate) build: Build<T>,
+    /// How many steps the pipeline has.
+    pub(crate) steps: usize,
+    /// The type filters the pipeline starts with: the handler applies them to a record's type
+    /// before it reads the rest of the event.
+    pub(crate) type_filters: Vec<TypeFilter>,
 }
 
 impl<T> Clone for Pipeline<T> {
@@ -77,6 +109,8 @@ impl<T> Clone for Pipeline<T> {
             name: Arc::clone(&self.name),
             failure_mode: self.failure_mode,
             build: Arc::clone(&self.build),
+            steps: self.steps,
+            type_filters: self.type_filters.clone(),
         }
     }
 }
@@ -98,6 +132,8 @@ impl Pipeline<()> {
             name: Arc::from(name.as_str()),
             failure_mode: FailureMode::default(),
             build: Arc::new(|flow| flow),
+            steps: 0,
+            type_filters: Vec::new(),
         }
     }
 }
@@ -122,6 +158,41 @@ impl<T: Send + 'static> Pipeline<T> {
         self.failure_mode
     }
 
+    /// Appends a step of your own: a function from the stream of units to a stream of units,
+    /// called once per invocation. Every item that comes in must go out once, as a live unit
+    /// (with [`Uow::with_value`]) or settled ([`Settled::filter_out`], [`Settled::fail`]);
+    /// items already settled pass through unchanged. A record whose unit a step loses is
+    /// retried (and logged as an error), so nothing is dropped silently.
+    ///
+    /// ```
+    /// use futures::StreamExt;
+    /// use lambda_stream::{Flow, Pipeline, Settled};
+    ///
+    /// /// Keeps only the first unit of each partition key in a batch.
+    /// fn first_per_key(flow: Flow<()>) -> Flow<()> {
+    ///     let mut seen = std::collections::HashSet::new();
+    ///     flow.map(move |item| {
+    ///         let uow = item?;
+    ///         if seen.insert(uow.partition_key().to_string()) {
+    ///             Ok(uow)
+    ///         } else {
+    ///             Err(Settled::filter_out(uow))
+    ///         }
+    ///     })
+    ///     .boxed()
+    /// }
+    ///
+    /// let pipeline = Pipeline::new("dedupe").step(first_per_key);
+    /// # let _ = pipeline;
+    /// ```
+    pub fn step<U, F>(self, step: F) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(Flow<T>) -> Flow<U> + Send + Sync + 'static,
+    {
+        self.stage(step)
+    }
+
     /// Appends a stage that transforms the whole flow; every step is one of these.
     pub(crate) fn stage<U, F>(self, stage: F) -> Pipeline<U>
     where
@@ -132,6 +203,8 @@ impl<T: Send + 'static> Pipeline<T> {
             name: self.name,
             failure_mode: self.failure_mode,
             build: Arc::new(move |flow| stage(previous(flow))),
+            steps: self.steps + 1,
+            type_filters: self.type_filters,
         }
     }
 

@@ -1,26 +1,52 @@
 //! Builders of Lambda-shaped events from envelopes, for tests (feature `testing`), like the
-//! Node library's `toKinesisRecords`. Each builds the JSON Lambda would send and reads it
-//! with the `aws_lambda_events` types, so a test goes through the same decoding as
-//! production.
+//! Node library's `toKinesisRecords`. Each writes the JSON Lambda would send and reads it the
+//! way `lambda_runtime` does, so a test goes through the same decoding as production.
 
-use aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use aws_lambda_events::event::kinesis::KinesisEvent;
-use aws_lambda_events::event::sns::SnsEvent;
-use aws_lambda_events::event::sqs::SqsEvent;
+use std::sync::Arc;
+
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::envelope::Envelope;
+use crate::envelope::{Envelope, Tags};
+use crate::record::{Records, RecordsEvent, SingleEvent};
+use crate::uow::{Invocation, Members, Uow};
 
 const REGION: &str = "us-west-2";
 const ACCOUNT: &str = "123456789012";
 
 fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> T {
-    match serde_json::from_value(value) {
+    // Written as text and read back, as the runtime reads the bytes Lambda sends.
+    let text = value.to_string();
+    match serde_json::from_str(&text) {
         Ok(event) => event,
         // The JSON is built here in the shape the types expect; failing is a bug in this module.
         Err(e) => panic!("test builder made an invalid {what}: {e}"),
+    }
+}
+
+/// A unit of work for `event`, as a pipeline's first step receives it: for unit tests of a
+/// step's function (`map`, `filter`, ...) without a handler. Its record is the event itself,
+/// as a raw record.
+pub fn uow(event: Envelope) -> Uow<()> {
+    let record = serde_json::value::to_raw_value(&json!({
+        "id": event.id(),
+        "timestamp": event.timestamp(),
+        "body": event.to_json(),
+    }))
+    .unwrap_or_else(|e| panic!("test unit: {e}"));
+    Uow {
+        records: Arc::new(Records::new(vec![record])),
+        position: 0,
+        event: Arc::new(event),
+        pipeline: Arc::from("test"),
+        invocation: Arc::new(Invocation {
+            request_id: String::new(),
+            deadline: None,
+            tags: Tags::new(),
+        }),
+        value: (),
+        members: Members::One(0),
+        record_key: None,
     }
 }
 
@@ -48,12 +74,12 @@ pub fn sequence_number(n: usize) -> String {
 }
 
 /// A Kinesis event from envelopes, one record each, on shard `shardId-000000000000`.
-pub fn kinesis_event(events: &[Envelope]) -> KinesisEvent {
+pub fn kinesis_event(events: &[Envelope]) -> RecordsEvent {
     let payloads: Vec<(String, Vec<u8>)> = events
         .iter()
         .map(|e| {
             (
-                e.partition_key.clone().unwrap_or_else(|| e.id.clone()),
+                e.partition_key().unwrap_or(e.id()).to_string(),
                 e.to_json().into_bytes(),
             )
         })
@@ -63,7 +89,7 @@ pub fn kinesis_event(events: &[Envelope]) -> KinesisEvent {
 
 /// A Kinesis event from raw payloads with their partition keys (for bad data and raw
 /// sources).
-pub fn kinesis_event_from_payloads(payloads: &[(String, Vec<u8>)]) -> KinesisEvent {
+pub fn kinesis_event_from_payloads(payloads: &[(String, Vec<u8>)]) -> RecordsEvent {
     let engine = base64::engine::general_purpose::STANDARD;
     let records: Vec<Value> = payloads
         .iter()
@@ -92,13 +118,13 @@ pub fn kinesis_event_from_payloads(payloads: &[(String, Vec<u8>)]) -> KinesisEve
 }
 
 /// An SQS event whose bodies are the envelopes.
-pub fn sqs_event(events: &[Envelope]) -> SqsEvent {
+pub fn sqs_event(events: &[Envelope]) -> RecordsEvent {
     let bodies: Vec<String> = events.iter().map(Envelope::to_json).collect();
     sqs_event_from_bodies(&bodies)
 }
 
 /// An SQS event from message bodies.
-pub fn sqs_event_from_bodies(bodies: &[String]) -> SqsEvent {
+pub fn sqs_event_from_bodies(bodies: &[String]) -> RecordsEvent {
     let records: Vec<Value> = bodies
         .iter()
         .enumerate()
@@ -141,7 +167,7 @@ pub fn sns_notification(message: &str, n: usize) -> String {
 }
 
 /// An SQS event whose bodies are SNS notifications carrying the envelopes.
-pub fn sqs_sns_event(events: &[Envelope]) -> SqsEvent {
+pub fn sqs_sns_event(events: &[Envelope]) -> RecordsEvent {
     let bodies: Vec<String> = events
         .iter()
         .enumerate()
@@ -151,7 +177,7 @@ pub fn sqs_sns_event(events: &[Envelope]) -> SqsEvent {
 }
 
 /// An SNS event (delivered to Lambda directly) from messages.
-pub fn sns_event_from_messages(messages: &[String]) -> SnsEvent {
+pub fn sns_event_from_messages(messages: &[String]) -> RecordsEvent {
     let records: Vec<Value> = messages
         .iter()
         .enumerate()
@@ -180,20 +206,20 @@ pub fn sns_event_from_messages(messages: &[String]) -> SnsEvent {
 }
 
 /// An SNS event carrying the envelopes.
-pub fn sns_event(events: &[Envelope]) -> SnsEvent {
+pub fn sns_event(events: &[Envelope]) -> RecordsEvent {
     let messages: Vec<String> = events.iter().map(Envelope::to_json).collect();
     sns_event_from_messages(&messages)
 }
 
 /// An EventBridge event whose `detail` is the envelope (as a bus rule without `InputPath`
 /// delivers it).
-pub fn eventbridge_event(event: &Envelope, source: &str) -> EventBridgeEvent<Value> {
+pub fn eventbridge_event(event: &Envelope, source: &str) -> SingleEvent {
     let detail: Value = serde_json::from_str(&event.to_json()).unwrap_or(Value::Null);
     from_json(
         json!({
             "version": "0",
             "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
-            "detail-type": event.event_type,
+            "detail-type": event.event_type(),
             "source": source,
             "account": ACCOUNT,
             "time": "2019-01-02T12:45:07Z",
@@ -229,7 +255,7 @@ fn to_dynamo(value: &Value) -> Value {
 }
 
 /// A DynamoDB stream event (`NEW_AND_OLD_IMAGES`) from changes.
-pub fn dynamodb_event(changes: &[Change]) -> DynamoDbEvent {
+pub fn dynamodb_event(changes: &[Change]) -> RecordsEvent {
     let records: Vec<Value> = changes
         .iter()
         .enumerate()

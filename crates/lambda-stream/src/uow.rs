@@ -25,6 +25,8 @@ pub struct Uow<T = ()> {
     /// What the previous steps produced.
     pub value: T,
     pub(crate) members: Members,
+    /// The record's own partition key (a Kinesis record's), for events that carry none.
+    pub(crate) record_key: Option<Arc<str>>,
 }
 
 impl<T> Uow<T> {
@@ -53,6 +55,7 @@ impl<T> Uow<T> {
                 invocation: self.invocation,
                 value,
                 members: self.members,
+                record_key: self.record_key,
             },
             self.value,
         )
@@ -68,19 +71,20 @@ impl<T> Uow<T> {
             invocation: Arc::clone(&self.invocation),
             value,
             members: self.members.clone(),
+            record_key: self.record_key.clone(),
         }
     }
 
     /// The partition key used for ordering: the event's, else the record's own key, else the
     /// event id.
     pub fn partition_key(&self) -> &str {
-        if let Some(key) = self.event.partition_key.as_deref() {
+        if let Some(key) = self.event.partition_key() {
             return key;
         }
-        if let SourceRecord::Kinesis(record) = self.record() {
-            return &record.kinesis.partition_key;
+        if let Some(key) = self.record_key.as_deref() {
+            return key;
         }
-        &self.event.id
+        self.event.id()
     }
 
     /// How many records this unit accounts for (more than one after `batch` or `compact`).

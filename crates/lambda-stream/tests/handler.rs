@@ -9,7 +9,7 @@ use lambda_stream::testing;
 use lambda_stream::{
     Config, DynamoDbSource, Envelope, FailureMode, HandlerError, InMemoryPublisher, Invocation,
     KinesisSource, Pipeline, RawRecord, RawSource, RecordState, SqsSource, StepError,
-    StreamHandler, on_type,
+    StreamHandler,
 };
 use serde_json::{Value, json};
 
@@ -43,7 +43,7 @@ async fn every_unit_flows_through_every_pipeline_concurrently() {
         Pipeline::new(name).then(1, move |uow| {
             let barriers = Arc::clone(&barriers);
             async move {
-                let n: usize = uow.event.id.trim_start_matches('e').parse().unwrap_or(0);
+                let n: usize = uow.event.id().trim_start_matches('e').parse().unwrap_or(0);
                 barriers[n].wait().await;
                 Ok(())
             }
@@ -52,7 +52,7 @@ async fn every_unit_flows_through_every_pipeline_concurrently() {
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .pipeline(meet("a"))
         .pipeline(meet("b"))
-        .pipeline(Pipeline::new("things").filter(on_type("thing-*")))
+        .pipeline(Pipeline::new("things").on_type("thing-*"))
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let events = vec![event(0, "thing-created"), event(1, "order-placed")];
     let report = tokio::time::timeout(
@@ -96,7 +96,7 @@ async fn pipelines_are_toggled_by_environment() {
 #[tokio::test]
 async fn skipped_test_events_are_dropped_unless_included() {
     let mut skipped = event(1, "thing-created");
-    skipped.tags.insert("skip", true);
+    skipped.tags_mut().insert("skip", true);
     let events = vec![event(0, "thing-created"), skipped];
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .pipeline(Pipeline::new("p"));
@@ -233,9 +233,9 @@ async fn faults_are_published_in_batches_within_limits() {
 async fn without_a_fault_publisher_failures_are_retried_not_lost() {
     let handler = StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(
         Pipeline::new("p")
-            .filter(|uow| uow.event.id != "e2")
+            .filter(|uow| uow.event.id() != "e2")
             .map(|uow| {
-                if uow.event.id == "e1" {
+                if uow.event.id() == "e1" {
                     Err(StepError::new("boom"))
                 } else {
                     Ok(())
@@ -294,17 +294,18 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
     secret
         .set_field("card", &json!({"number": "4111"}))
         .expect("ok");
-    secret.eem =
-        Some(serde_json::value::to_raw_value(&json!({"fields": ["number"]})).expect("raw"));
+    secret
+        .set_eem(&json!({"fields": ["number"]}))
+        .expect("valid eem");
     handler
         .handle(testing::kinesis_event(&[secret]))
         .await
         .expect("ok");
     let fault = &faults.envelopes()[0];
-    assert_eq!(fault.event_type, "fault");
-    assert_eq!(fault.tags.get_str("functionname"), Some("egress-fn"));
-    assert_eq!(fault.tags.get_str("stage"), Some("dev"));
-    assert_eq!(fault.tags.get_str("pipeline"), Some("p"));
+    assert_eq!(fault.event_type(), "fault");
+    assert_eq!(fault.tags().get_str("functionname"), Some("egress-fn"));
+    assert_eq!(fault.tags().get_str("stage"), Some("dev"));
+    assert_eq!(fault.tags().get_str("pipeline"), Some("p"));
     let err: Value = fault.field("err").expect("err");
     assert_eq!(err["name"], "SendError");
     assert!(
@@ -332,11 +333,11 @@ async fn dynamodb_trigger_end_to_end() {
     let handler = StreamHandler::with_config(DynamoDbSource::new(), Config::default())
         .pipeline(
             Pipeline::new("trigger")
-                .filter(on_type("order-created"))
+                .on_type("order-created")
                 .map(|uow| {
                     let raw: Value = uow.event.raw_as()?;
                     Envelope::builder("order-placed")
-                        .id(uow.event.id.clone())
+                        .id(uow.event.id().to_string())
                         .partition_key(uow.partition_key())
                         .entity("order", &raw["new"])
                         .build()
@@ -352,8 +353,8 @@ async fn dynamodb_trigger_end_to_end() {
     assert!(response.batch_item_failures.is_empty());
     let published = publisher.envelopes();
     assert_eq!(published.len(), 1);
-    assert_eq!(published[0].event_type, "order-placed");
-    assert_eq!(published[0].partition_key.as_deref(), Some("o1"));
+    assert_eq!(published[0].event_type(), "order-placed");
+    assert_eq!(published[0].partition_key(), Some("o1"));
     assert_eq!(published[0].entity::<Value>().expect("order")["total"], 10);
 }
 
@@ -417,7 +418,7 @@ async fn one_structured_summary_line_per_invocation() {
     let _guard = dispatcher::set_default(&Dispatch::new(json_logs));
 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("things").filter(on_type("thing-*")))
+        .pipeline(Pipeline::new("things").on_type("thing-*"))
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let events = vec![event(0, "thing-created"), event(1, "order-placed")];
     handler
@@ -451,14 +452,12 @@ async fn the_handler_is_a_tower_service_of_lambda_events() {
     use lambda_stream::lambda_runtime::tower::ServiceExt;
     use lambda_stream::lambda_runtime::{Context, LambdaEvent};
     let service = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(
-            Pipeline::new("p")
-                .on_failure(FailureMode::Retry)
-                .map(|uow| match uow.event.id.as_str() {
-                    "e1" => Err(StepError::new("x")),
-                    _ => Ok(()),
-                }),
-        )
+        .pipeline(Pipeline::new("p").on_failure(FailureMode::Retry).map(
+            |uow| match uow.event.id() {
+                "e1" => Err(StepError::new("x")),
+                _ => Ok(()),
+            },
+        ))
         .into_service();
     let events = vec![event(0, "thing-created"), event(1, "thing-created")];
     let lambda_event = LambdaEvent::new(testing::sqs_event(&events), Context::default());
@@ -506,10 +505,10 @@ async fn claim_checked_events_are_redeemed_before_the_pipelines_see_them() {
             .partition_key("t1")
             .build()
             .expect("valid");
-        small.s3 = Some(lambda_stream::S3Pointer {
+        small.set_s3(Some(lambda_stream::S3Pointer {
             bucket: "claims".into(),
             key: key.into(),
-        });
+        }));
         small
     };
     let store = MemoryClaimChecks([("big-1.json".to_string(), big.to_json())].into());
@@ -520,7 +519,7 @@ async fn claim_checked_events_are_redeemed_before_the_pipelines_see_them() {
         .pipeline(Pipeline::new("p").tap(move |uow| {
             let blob: Value = uow.event.entity().unwrap_or(Value::Null);
             seen2.lock().expect("lock").push((
-                uow.event.id.clone(),
+                uow.event.id().to_string(),
                 blob["blob"].as_str().map_or(0, str::len),
             ));
         }))

@@ -112,7 +112,7 @@ proptest! {
         // 5 panic inside the async step, 6 filtered out by type.
         let pipeline = Pipeline::new("random")
             .on_failure(mode)
-            .filter(lambda_stream::on_type("thing-*"))
+            .on_type("thing-*")
             .map(|uow| match behaviour_of(uow).0 {
                 1 => Err(StepError::new("unclassified")),
                 2 => Err(StepError::retryable("throttled")),
@@ -237,9 +237,9 @@ proptest! {
         prop_assert_eq!(serde_json::from_str::<Value>(&written).expect("json"), original.clone());
         // And again after the tags were looked at and changed back.
         let mut touched = envelope.clone();
-        let before = touched.tags.len();
-        touched.tags.insert("zz-probe", true);
-        prop_assert_eq!(touched.tags.len(), before + 1);
+        let before = touched.tags().len();
+        touched.tags_mut().insert("zz-probe", true);
+        prop_assert_eq!(touched.tags().len(), before + 1);
         let mut back: Value = serde_json::from_str(&touched.to_json()).expect("json");
         if let Some(tags) = back.get_mut("tags").and_then(Value::as_object_mut) {
             tags.remove("zz-probe");

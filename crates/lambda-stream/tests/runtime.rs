@@ -38,7 +38,7 @@ async fn runtime_child() {
     let pipeline = Pipeline::new("p")
         .on_failure(FailureMode::Retry)
         .map(|uow| {
-            if uow.event.event_type.starts_with("order-") {
+            if uow.event.event_type().starts_with("order-") {
                 Err(StepError::new("orders are retried"))
             } else {
                 Ok(())

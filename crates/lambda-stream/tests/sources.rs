@@ -1,22 +1,25 @@
 //! Every source: AWS's documented sample events, events encoded the way the Node library
 //! encodes them, records that cannot be decoded, and each batch response.
 
-use lambda_stream::aws_lambda_events::event::dynamodb::Event as DynamoDbEvent;
-use lambda_stream::aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use lambda_stream::aws_lambda_events::event::kinesis::{KinesisEvent, KinesisEventRecord};
-use lambda_stream::aws_lambda_events::event::sns::SnsEvent;
-use lambda_stream::aws_lambda_events::event::sqs::SqsEvent;
 use lambda_stream::testing::{self, Change};
 use lambda_stream::{
     DynamoDbSource, Envelope, EventBridgeSource, HandlerError, KinesisSource, RawRecord, RawSource,
-    Records, SnsSource, Source, SourceRecord, SqsSource,
+    Records, RecordsEvent, SingleEvent, SnsSource, Source, SourceRecord, SqsSource,
 };
 use serde_json::{Value, json};
 
-fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
+fn fixture_text(name: &str) -> String {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("fixture exists");
-    serde_json::from_str(&text).expect("fixture parses")
+    std::fs::read_to_string(&path).expect("fixture exists")
+}
+
+fn fixture<T: serde::de::DeserializeOwned>(name: &str) -> T {
+    serde_json::from_str(&fixture_text(name)).expect("fixture parses")
+}
+
+/// An event from JSON, read as the runtime reads the bytes Lambda sends.
+fn records_event(value: Value) -> RecordsEvent {
+    RecordsEvent::from_slice(value.to_string().as_bytes()).expect("a Records event")
 }
 
 fn thing(id: &str, n: i64) -> Envelope {
@@ -33,7 +36,7 @@ fn decode_all<S: Source>(source: &S, event: S::Event) -> Vec<Result<Envelope, St
     source
         .records(event)
         .iter()
-        .map(|r| source.decode(r).map_err(|e| e.to_string()))
+        .map(|r| source.envelope(r).map_err(|e| e.to_string()))
         .collect()
 }
 
@@ -41,7 +44,7 @@ fn decode_all<S: Source>(source: &S, event: S::Event) -> Vec<Result<Envelope, St
 
 #[test]
 fn kinesis_node_encoded_envelopes_decode_and_round_trip() {
-    let event: KinesisEvent = fixture("node-kinesis-event.json");
+    let event: RecordsEvent = fixture("node-kinesis-event.json");
     let originals: Vec<Value> = fixture("node-envelopes.json");
     let decoded = decode_all(&KinesisSource::new(), event);
     assert_eq!(decoded.len(), 3);
@@ -51,7 +54,7 @@ fn kinesis_node_encoded_envelopes_decode_and_round_trip() {
         assert_eq!(&back, original, "round trip keeps every field");
     }
     let first = decoded[0].as_ref().expect("decodes");
-    assert_eq!(first.event_type, "thing-created");
+    assert_eq!(first.event_type(), "thing-created");
     assert_eq!(
         first.entity::<Value>().expect("entity")["name"],
         "Thing One"
@@ -67,7 +70,7 @@ fn kinesis_node_encoded_envelopes_decode_and_round_trip() {
 
 #[test]
 fn kinesis_aws_sample_is_not_envelopes_but_reads_raw() {
-    let event: KinesisEvent = fixture("aws-kinesis-event.json");
+    let event: RecordsEvent = fixture("aws-kinesis-event.json");
     let decoded = decode_all(&KinesisSource::new(), event.clone());
     for result in &decoded {
         let err = result.as_ref().expect_err("plain text is not an envelope");
@@ -76,13 +79,13 @@ fn kinesis_aws_sample_is_not_envelopes_but_reads_raw() {
     }
     let raw = decode_all(&KinesisSource::new().raw(), event);
     let first = raw[0].as_ref().expect("raw decodes");
-    assert_eq!(first.event_type, "raw");
+    assert_eq!(first.event_type(), "raw");
     assert_eq!(
-        first.id,
+        first.id(),
         "shardId-000000000006:49590338271490256608559692538361571095921575989136588898"
     );
-    assert_eq!(first.timestamp, 1_545_084_650_987);
-    assert_eq!(first.partition_key.as_deref(), Some("1"));
+    assert_eq!(first.timestamp(), 1_545_084_650_987);
+    assert_eq!(first.partition_key(), Some("1"));
     assert_eq!(
         first.raw_as::<String>().expect("text"),
         "Hello, this is a test."
@@ -96,10 +99,10 @@ fn kinesis_id_and_timestamp_default_from_the_record() {
     let decoded = decode_all(&KinesisSource::new(), event);
     let envelope = decoded[0].as_ref().expect("decodes");
     assert_eq!(
-        envelope.id,
+        envelope.id(),
         format!("shardId-000000000000:{}", testing::sequence_number(1))
     );
-    assert_eq!(envelope.timestamp, 1_545_084_650_987);
+    assert_eq!(envelope.timestamp(), 1_545_084_650_987);
 }
 
 #[test]
@@ -133,14 +136,12 @@ fn kinesis_bad_records_fail_alone_with_clear_reasons() {
     );
 }
 
-fn kinesis_record(shard: &str, sequence: &str) -> KinesisEventRecord {
-    let mut event: KinesisEvent = serde_json::from_value(json!({"Records": [{
+fn kinesis_record(shard: &str, sequence: &str) -> Value {
+    json!({
         "kinesis": {"partitionKey": "k", "sequenceNumber": sequence, "data": "",
                     "approximateArrivalTimestamp": 1.0},
         "eventID": format!("{shard}:{sequence}"),
-    }]}))
-    .expect("valid");
-    event.records.remove(0)
+    })
 }
 
 /// The record at `i` of a batch.
@@ -160,14 +161,9 @@ fn kinesis_response_reports_the_lowest_failed_sequence_per_shard() {
     );
     let b1 = kinesis_record("shardId-000000000002", "900");
     let b2 = kinesis_record("shardId-000000000002", "1000");
-    let response = KinesisSource::new()
-        .respond(&[
-            SourceRecord::Kinesis(&a1),
-            SourceRecord::Kinesis(&a2),
-            SourceRecord::Kinesis(&b2),
-            SourceRecord::Kinesis(&b1),
-        ])
-        .expect("ok");
+    let records = records_event(json!({"Records": [a1, a2, b2, b1]})).into_records();
+    let all: Vec<SourceRecord<'_>> = records.iter().collect();
+    let response = KinesisSource::new().respond(&all).expect("ok");
     let ids: Vec<_> = response
         .batch_item_failures
         .iter()
@@ -198,13 +194,13 @@ fn sqs_bodies_are_envelopes() {
 
 #[test]
 fn sqs_aws_sample_reads_raw_and_fails_as_envelopes() {
-    let event: SqsEvent = fixture("aws-sqs-event.json");
+    let event: RecordsEvent = fixture("aws-sqs-event.json");
     let decoded = decode_all(&SqsSource::new(), event.clone());
     assert!(decoded[0].as_ref().expect_err("text").contains("059f36b4"));
     let raw = decode_all(&SqsSource::new().raw(), event);
     let first = raw[0].as_ref().expect("raw");
-    assert_eq!(first.id, "059f36b4-87a3-44ab-83d2-661975830a7d");
-    assert_eq!(first.timestamp, 1_545_082_649_183);
+    assert_eq!(first.id(), "059f36b4-87a3-44ab-83d2-661975830a7d");
+    assert_eq!(first.timestamp(), 1_545_082_649_183);
     assert_eq!(first.raw_as::<String>().expect("text"), "Test message.");
 }
 
@@ -222,8 +218,8 @@ fn sqs_unwraps_sns_notifications() {
     let event = testing::sqs_event_from_bodies(&[body]);
     let raw = decode_all(&SqsSource::new().sns_wrapped().raw(), event);
     let envelope = raw[0].as_ref().expect("ok");
-    assert_eq!(envelope.id, "95df01b4-ee98-5cb9-9903-4c221d41eb07");
-    assert_eq!(envelope.timestamp, 1_546_433_107_000);
+    assert_eq!(envelope.id(), "95df01b4-ee98-5cb9-9903-4c221d41eb07");
+    assert_eq!(envelope.timestamp(), 1_546_433_107_000);
     assert_eq!(
         envelope.raw_as::<Value>().expect("json")["action"],
         "created"
@@ -251,8 +247,7 @@ fn sqs_unwraps_sns_notifications() {
 
 #[test]
 fn sqs_message_without_body_is_an_error() {
-    let event: SqsEvent =
-        serde_json::from_value(json!({"Records": [{"messageId": "m1"}]})).expect("valid");
+    let event = records_event(json!({"Records": [{"messageId": "m1"}]}));
     let decoded = decode_all(&SqsSource::new(), event);
     assert!(
         decoded[0]
@@ -295,11 +290,11 @@ fn sns_messages_are_envelopes_and_aws_sample_reads_raw() {
     let decoded = decode_all(&SnsSource::new(), testing::sns_event(&events));
     assert_eq!(decoded[0].as_ref().expect("ok"), &events[0]);
 
-    let sample: SnsEvent = fixture("aws-sns-event.json");
+    let sample: RecordsEvent = fixture("aws-sns-event.json");
     assert!(decode_all(&SnsSource::new(), sample.clone())[0].is_err());
     let raw = decode_all(&SnsSource::new().raw(), sample);
     let envelope = raw[0].as_ref().expect("raw");
-    assert_eq!(envelope.id, "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
+    assert_eq!(envelope.id(), "95df01b4-ee98-5cb9-9903-4c221d41eb5e");
     assert_eq!(
         envelope.raw_as::<String>().expect("text"),
         "Hello from SNS!"
@@ -328,18 +323,20 @@ fn eventbridge_detail_object_or_string() {
     );
     assert_eq!(decoded[0].as_ref().expect("ok"), &event);
 
-    let mut as_string = testing::eventbridge_event(&event, "custom");
-    as_string.detail = Value::String(event.to_json());
+    let mut as_string: Value =
+        serde_json::to_value(testing::eventbridge_event(&event, "custom")).expect("json");
+    as_string["detail"] = Value::String(event.to_json());
+    let as_string = SingleEvent::from_slice(as_string.to_string().as_bytes()).expect("event");
     let decoded = decode_all(&EventBridgeSource::new(), as_string);
     assert_eq!(decoded[0].as_ref().expect("ok"), &event);
 
-    let sample: EventBridgeEvent<Value> = fixture("aws-eventbridge-event.json");
+    let sample: SingleEvent = fixture("aws-eventbridge-event.json");
     let err = decode_all(&EventBridgeSource::new(), sample.clone());
     assert!(err[0].as_ref().expect_err("no type").contains("no `type`"));
     let raw = decode_all(&EventBridgeSource::new().raw(), sample);
     let envelope = raw[0].as_ref().expect("raw");
-    assert_eq!(envelope.id, "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
-    assert_eq!(envelope.timestamp, 1_513_968_228_000);
+    assert_eq!(envelope.id(), "6a7e8feb-b491-4cf7-a9f1-bf3703467718");
+    assert_eq!(envelope.timestamp(), 1_513_968_228_000);
     assert_eq!(
         envelope.raw_as::<Value>().expect("json")["state"],
         "terminated"
@@ -381,17 +378,17 @@ fn dynamodb_changes_become_created_updated_deleted() {
     let decoded = decode_all(&DynamoDbSource::new(), testing::dynamodb_event(&changes));
     let types: Vec<_> = decoded
         .iter()
-        .map(|d| d.as_ref().expect("ok").event_type.clone())
+        .map(|d| d.as_ref().expect("ok").event_type().to_string())
         .collect();
     assert_eq!(
         types,
         vec!["thing-created", "thing-updated", "thing-deleted"]
     );
     let created = decoded[0].as_ref().expect("ok");
-    assert_eq!(created.partition_key.as_deref(), Some("t1"));
-    assert_eq!(created.id, "c4ca4238a0b923820dcc509a6f758490");
-    assert_eq!(created.timestamp, 1_545_084_650_000);
-    assert_eq!(created.tags.get_str("region"), Some("us-west-2"));
+    assert_eq!(created.partition_key(), Some("t1"));
+    assert_eq!(created.id(), "c4ca4238a0b923820dcc509a6f758490");
+    assert_eq!(created.timestamp(), 1_545_084_650_000);
+    assert_eq!(created.tags().get_str("region"), Some("us-west-2"));
     let raw: Value = created.raw_as().expect("raw");
     assert_eq!(raw["new"]["name"], "One");
     assert_eq!(raw["new"]["count"], 3);
@@ -403,18 +400,18 @@ fn dynamodb_changes_become_created_updated_deleted() {
 
 #[test]
 fn dynamodb_aws_sample_with_a_fixed_prefix_and_numeric_key() {
-    let sample: DynamoDbEvent = fixture("aws-dynamodb-event.json");
+    let sample: RecordsEvent = fixture("aws-dynamodb-event.json");
     let source = DynamoDbSource::new()
         .type_prefix("item")
         .partition_key("Id");
     let decoded = decode_all(&source, sample.clone());
     let types: Vec<_> = decoded
         .iter()
-        .map(|d| d.as_ref().expect("ok").event_type.clone())
+        .map(|d| d.as_ref().expect("ok").event_type().to_string())
         .collect();
     assert_eq!(types, vec!["item-created", "item-updated", "item-deleted"]);
     assert_eq!(
-        decoded[0].as_ref().expect("ok").partition_key.as_deref(),
+        decoded[0].as_ref().expect("ok").partition_key(),
         Some("101")
     );
 
@@ -446,8 +443,9 @@ fn dynamodb_missing_key_and_unknown_event_name_are_errors() {
     );
     assert!(decoded[0].is_ok());
 
-    let mut event = testing::dynamodb_event(&changes);
-    event.records[0].event_name = "TRUNCATE".into();
+    let mut event = serde_json::to_value(testing::dynamodb_event(&changes)).expect("json");
+    event["Records"][0]["eventName"] = json!("TRUNCATE");
+    let event = records_event(event);
     let decoded = decode_all(&DynamoDbSource::new().partition_key("id"), event);
     assert!(
         decoded[0]
@@ -459,7 +457,7 @@ fn dynamodb_missing_key_and_unknown_event_name_are_errors() {
 
 #[test]
 fn dynamodb_response_reports_the_lowest_failed_sequence_number() {
-    let sample: DynamoDbEvent = fixture("aws-dynamodb-event.json");
+    let sample: RecordsEvent = fixture("aws-dynamodb-event.json");
     let source = DynamoDbSource::new();
     let records = source.records(sample);
     let response = source
@@ -496,20 +494,16 @@ fn raw_records_become_raw_envelopes() {
             body: "not json".into(),
         },
     ]);
-    let first = source.decode(nth(&records, 0)).expect("ok");
+    let first = source.envelope(nth(&records, 0)).expect("ok");
     assert_eq!(
-        (
-            first.id.as_str(),
-            first.timestamp,
-            first.event_type.as_str()
-        ),
+        (first.id(), first.timestamp(), first.event_type()),
         ("req-1", 5, "raw")
     );
     assert_eq!(
         first.raw_as::<Value>().expect("json")["status"],
         "authorized"
     );
-    let second = source.decode(nth(&records, 1)).expect("ok");
+    let second = source.envelope(nth(&records, 1)).expect("ok");
     assert_eq!(second.raw_as::<String>().expect("text"), "not json");
     // The record serializes back verbatim.
     assert_eq!(
@@ -525,30 +519,130 @@ fn a_source_given_another_sources_record_says_so() {
         timestamp: 1,
         body: "{}".into(),
     }]);
-    assert!(KinesisSource::new().decode(nth(&records, 0)).is_err());
-    assert!(SqsSource::new().decode(nth(&records, 0)).is_err());
-    assert!(SnsSource::new().decode(nth(&records, 0)).is_err());
-    assert!(DynamoDbSource::new().decode(nth(&records, 0)).is_err());
-    assert!(EventBridgeSource::new().decode(nth(&records, 0)).is_err());
+    let reason = |source: &dyn Fn(SourceRecord<'_>) -> Result<Envelope, String>| {
+        source(nth(&records, 0)).expect_err("not its record")
+    };
+    let kinesis = reason(&|r| KinesisSource::new().envelope(r).map_err(|e| e.to_string()));
+    assert!(kinesis.contains("no `kinesis.data`"), "{kinesis}");
+    let sqs = reason(&|r| SqsSource::new().envelope(r).map_err(|e| e.to_string()));
+    assert!(sqs.contains("no `messageId`"), "{sqs}");
+    let sns = reason(&|r| SnsSource::new().envelope(r).map_err(|e| e.to_string()));
+    assert!(sns.contains("no `Sns.Message`"), "{sns}");
+    let dynamodb = reason(&|r| DynamoDbSource::new().envelope(r).map_err(|e| e.to_string()));
+    assert!(dynamodb.contains("no `eventName`"), "{dynamodb}");
+    let eventbridge = reason(&|r| {
+        EventBridgeSource::new()
+            .envelope(r)
+            .map_err(|e| e.to_string())
+    });
+    assert!(eventbridge.contains("no `detail`"), "{eventbridge}");
 }
 
 #[test]
-fn records_serialize_back_as_lambda_sent_them() {
-    let event: KinesisEvent = fixture("aws-kinesis-event.json");
-    let original: Value = fixture("aws-kinesis-event.json");
+fn records_serialize_back_byte_for_byte_as_lambda_sent_them() {
+    let text = fixture_text("aws-kinesis-event.json");
+    let event = RecordsEvent::from_slice(text.as_bytes()).expect("event");
     let records = KinesisSource::new().records(event);
-    let back = serde_json::to_value(nth(&records, 0)).expect("json");
+    for record in records.iter() {
+        let json = serde_json::to_string(&record).expect("json");
+        assert!(text.contains(&json), "{json} is not in the event as sent");
+    }
+    // The typed view is there on demand, and reads the same record.
+    let typed = nth(&records, 0).kinesis().expect("a Kinesis record");
     assert_eq!(
-        back["kinesis"]["data"],
-        original["Records"][0]["kinesis"]["data"]
+        typed.event_id.as_deref(),
+        Some("shardId-000000000006:49590338271490256608559692538361571095921575989136588898")
     );
-    assert_eq!(back["eventID"], original["Records"][0]["eventID"]);
+    assert_eq!(typed.kinesis.data.0, b"Hello, this is a test.");
+}
+
+// ---- What the Node library's own builders send
+
+#[test]
+fn node_to_kinesis_records_without_arrival_time_or_key_decode() {
+    // toKinesisRecords leaves out approximateArrivalTimestamp and partitionKey, which the
+    // typed `aws_lambda_events` view requires: reading it strictly failed the whole batch.
+    let text = fixture_text("node-to-kinesis-records.json");
+    assert!(!text.contains("approximateArrivalTimestamp"));
+    let event = RecordsEvent::from_slice(text.as_bytes()).expect("event");
+    assert!(event.records().get(0).expect("record").kinesis().is_err());
+    let decoded = decode_all(&KinesisSource::new(), event);
+    let types: Vec<String> = decoded
+        .iter()
+        .map(|d| d.as_ref().expect("decodes").event_type().to_string())
+        .collect();
+    assert_eq!(types, vec!["thing-created", "order-placed"]);
     assert_eq!(
-        back["kinesis"]["sequenceNumber"],
-        original["Records"][0]["kinesis"]["sequenceNumber"]
+        decoded[1]
+            .as_ref()
+            .expect("decodes")
+            .entity::<Value>()
+            .expect("order")["total"],
+        12.5
     );
-    // And the round trip reads back to the same record.
-    let reread: lambda_stream::aws_lambda_events::event::kinesis::KinesisEventRecord =
-        serde_json::from_value(back).expect("reads back");
-    assert_eq!(Some(&reread), nth(&records, 0).as_kinesis());
+}
+
+#[test]
+fn node_to_sqs_event_records_with_a_numeric_sent_timestamp_decode() {
+    let text = fixture_text("node-to-sqs-event-records.json");
+    let event = RecordsEvent::from_slice(text.as_bytes()).expect("event");
+    assert!(event.records().get(0).expect("record").sqs().is_err());
+    let source = SqsSource::new();
+    let facts = source.facts(event.records().get(0).expect("record"));
+    assert_eq!(facts.timestamp, Some(1_600_000_000_000));
+    let decoded = decode_all(&source, event);
+    assert_eq!(decoded[0].as_ref().expect("decodes").id(), "n1");
+    assert_eq!(
+        decoded[1].as_ref().expect("decodes").event_type(),
+        "order-placed"
+    );
+}
+
+#[test]
+fn a_record_missing_what_its_source_needs_fails_alone() {
+    let good = thing("a", 1);
+    let event = records_event(json!({"Records": [
+        {"eventID": "s:1", "kinesis": {"sequenceNumber": "1", "data": base64(&good.to_json())}},
+        {"eventID": "s:2", "kinesis": {"sequenceNumber": "2"}},
+        {"eventID": "s:3", "kinesis": {"sequenceNumber": "3", "data": "%%%"}},
+        {"eventID": "s:4", "kinesis": {"sequenceNumber": "4", "data": 12}},
+    ]}));
+    let decoded = decode_all(&KinesisSource::new(), event);
+    assert_eq!(decoded[0].as_ref().expect("decodes"), &good);
+    assert!(
+        decoded[1]
+            .as_ref()
+            .expect_err("no data")
+            .contains("record s:2 has no `kinesis.data`")
+    );
+    assert!(
+        decoded[2]
+            .as_ref()
+            .expect_err("bad data")
+            .contains("not base64")
+    );
+    assert!(
+        decoded[3]
+            .as_ref()
+            .expect_err("not a string")
+            .contains("s:4")
+    );
+
+    let event = records_event(json!({"Records": [
+        {"messageId": "m1", "body": good.to_json()},
+        {"body": good.to_json()},
+    ]}));
+    let decoded = decode_all(&SqsSource::new(), event);
+    assert!(decoded[0].is_ok());
+    assert!(
+        decoded[1]
+            .as_ref()
+            .expect_err("no id")
+            .contains("no `messageId`")
+    );
+}
+
+fn base64(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
 }

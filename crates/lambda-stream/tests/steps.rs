@@ -9,8 +9,7 @@ use lambda_stream::aws_lambda_events::event::streams::KinesisEventResponse;
 use lambda_stream::testing;
 use lambda_stream::{
     BatchLimits, Config, Envelope, FailureMode, InMemoryPublisher, Invocation, KinesisSource,
-    Pipeline, RateLimiter, RecordState, Report, StepError, StreamHandler, TypeFilter, on_type,
-    on_types,
+    Pipeline, RateLimiter, RecordState, Report, StepError, StreamHandler, TypeFilter,
 };
 use serde_json::json;
 
@@ -73,19 +72,19 @@ async fn filter_on_type_glob_regex_set_and_content() {
         event(2, "order-placed", "a"),
         event(3, "things-listed", "a"),
     ];
-    let (report, _) = run(Pipeline::new("p").filter(on_type("thing-*")), &events).await;
+    let (report, _) = run(Pipeline::new("p").on_type("thing-*"), &events).await;
     use RecordState::{Delivered as D, Filtered as F};
     assert_eq!(states(&report), vec![D, D, F, F]);
 
-    let exact = Pipeline::new("p").filter(on_type("order-placed"));
+    let exact = Pipeline::new("p").on_type("order-placed");
     assert_eq!(states(&run(exact, &events).await.0), vec![F, F, D, F]);
 
     let regex = TypeFilter::regex("^thing-(created|listed)$").expect("valid");
-    let (report, _) = run(Pipeline::new("p").filter(on_types(regex)), &events).await;
+    let (report, _) = run(Pipeline::new("p").on_types(regex), &events).await;
     assert_eq!(states(&report), vec![D, F, F, F]);
 
     let set = TypeFilter::set(["order-placed", "things-listed"]);
-    let (report, _) = run(Pipeline::new("p").filter(on_types(set)), &events).await;
+    let (report, _) = run(Pipeline::new("p").on_types(set), &events).await;
     assert_eq!(states(&report), vec![F, F, D, D]);
 
     let content = Pipeline::new("p").filter(|uow| n_of(uow) % 2 == 1);
@@ -452,11 +451,11 @@ async fn publish_tags_batches_to_limits_and_settles_each_entry() {
             }),
     );
     let pipeline = Pipeline::new("to-bus")
-        .filter(on_type("thing-*"))
+        .on_type("thing-*")
         .map(|uow| {
             Envelope::builder("thing-shared")
-                .id(uow.event.id.clone())
-                .timestamp(uow.event.timestamp)
+                .id(uow.event.id().to_string())
+                .timestamp(uow.event.timestamp())
                 .entity("thing", &json!({"n": n_of(uow)}))
                 .build()
                 .map_err(StepError::from)
@@ -481,10 +480,10 @@ async fn publish_tags_batches_to_limits_and_settles_each_entry() {
     let published = sink.envelopes();
     assert_eq!(published.len(), 9);
     for e in &published {
-        assert_eq!(e.tags.get_str("functionname"), Some("egress"));
-        assert_eq!(e.tags.get_str("stage"), Some("test"));
-        assert_eq!(e.tags.get_str("pipeline"), Some("to-bus"));
-        assert_eq!(e.event_type, "thing-shared");
+        assert_eq!(e.tags().get_str("functionname"), Some("egress"));
+        assert_eq!(e.tags().get_str("stage"), Some("test"));
+        assert_eq!(e.tags().get_str("pipeline"), Some("to-bus"));
+        assert_eq!(e.event_type(), "thing-shared");
     }
     assert_eq!(report.records[5].pipelines[0], RecordState::Retry);
     assert_eq!(report.summary.pipelines[0].delivered, 9);
@@ -518,12 +517,12 @@ async fn send_delivers_messages_that_are_not_envelopes() {
     );
     // The basic egress of the ESG seed: thing events become the external system's message.
     let pipeline = Pipeline::new("to-topic")
-        .filter(on_type("thing-*"))
+        .on_type("thing-*")
         .map(|uow| {
             let thing: serde_json::Value = uow.event.entity()?;
             Ok(lambda_stream::PublishEntry {
                 id: None,
-                event_type: uow.event.event_type.clone(),
+                event_type: uow.event.event_type().to_string(),
                 partition_key: None,
                 json: json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
             })

@@ -72,8 +72,8 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
     };
     Envelope::builder(format!("delivery-{status}"))
         // The message id makes the event id: redeliveries publish the same event.
-        .id(uow.event.id.clone())
-        .timestamp(uow.event.timestamp)
+        .id(uow.event.id().to_string())
+        .timestamp(uow.event.timestamp())
         .partition_key(delivery.order_id.clone())
         .entity("delivery", &delivery)
         .build()

@@ -42,22 +42,23 @@ async fn delivery_messages_become_internal_events() {
     let events: Vec<_> = bus
         .envelopes()
         .into_iter()
-        .filter(|e| e.event_type != "fault")
+        .filter(|e| e.event_type() != "fault")
         .collect();
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0].event_type, "delivery-picked-up");
-    assert_eq!(events[0].partition_key.as_deref(), Some("o1"));
+    assert_eq!(events[0].event_type(), "delivery-picked-up");
+    assert_eq!(events[0].partition_key(), Some("o1"));
     assert_eq!(
-        events[0].id, "95df01b4-ee98-5cb9-9903-4c221d41eb00",
+        events[0].id(),
+        "95df01b4-ee98-5cb9-9903-4c221d41eb00",
         "the SNS message id"
     );
     let delivery: Delivery = events[0].entity().expect("delivery");
     assert_eq!(delivery.courier.as_deref(), Some("Ana"));
-    assert_eq!(events[1].event_type, "delivery-delivered");
+    assert_eq!(events[1].event_type(), "delivery-delivered");
     let faults = bus
         .envelopes()
         .into_iter()
-        .filter(|e| e.event_type == "fault")
+        .filter(|e| e.event_type() == "fault")
         .count();
     assert_eq!(faults, 2);
 }
@@ -124,8 +125,8 @@ async fn a_message_as_moto_delivers_it_from_the_topic_reaches_the_bus() {
     let event: Value = serde_json::from_str(&published[0]).expect("an EventBridge event");
     assert_eq!(event["detail-type"], "delivery-assigned");
     let internal = Envelope::from_slice(event["detail"].to_string().as_bytes()).expect("envelope");
-    assert_eq!(internal.event_type, "delivery-assigned");
-    assert_eq!(internal.partition_key.as_deref(), Some("o9"));
+    assert_eq!(internal.event_type(), "delivery-assigned");
+    assert_eq!(internal.partition_key(), Some("o9"));
     let delivery: Delivery = internal.entity().expect("delivery");
     assert_eq!(delivery.courier.as_deref(), Some("Bo"));
 }
@@ -141,5 +142,5 @@ async fn the_sample_event_is_an_sqs_event_the_gateway_handles() {
         .process(event, Invocation::local())
         .await;
     assert_eq!(report.summary.pipelines[0].delivered, 1);
-    assert_eq!(bus.envelopes()[0].event_type, "delivery-picked-up");
+    assert_eq!(bus.envelopes()[0].event_type(), "delivery-picked-up");
 }

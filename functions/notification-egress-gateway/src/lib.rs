@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use lambda_stream::{
     Config, KinesisSource, Pipeline, PublishEntry, Publisher, StepError, StreamHandler, TypeFilter,
-    Uow, on_types,
+    Uow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -44,7 +44,7 @@ pub fn to_notification(uow: &Uow<()>) -> Result<PublishEntry, StepError> {
     let order_id = subject.order_id.or(subject.id).ok_or_else(|| {
         StepError::permanent("the event names no order").with_name("InvalidEvent")
     })?;
-    let text = match uow.event.event_type.as_str() {
+    let text = match uow.event.event_type() {
         "order-placed" => format!("We have your order {order_id}."),
         "payment-authorized" => format!("Your payment for order {order_id} went through."),
         "payment-declined" => format!("Your payment for order {order_id} was declined."),
@@ -53,19 +53,21 @@ pub fn to_notification(uow: &Uow<()>) -> Result<PublishEntry, StepError> {
     let notification = Notification {
         customer_id: subject.customer_id.to_string(),
         order_id: order_id.to_string(),
-        kind: uow.event.event_type.clone(),
+        kind: uow.event.event_type().to_string(),
         text,
     };
     let json = serde_json::to_string(&notification)?;
-    Ok(PublishEntry::message(uow.event.event_type.clone(), json)
-        .with_id(uow.event.id.clone())
-        .with_partition_key(notification.customer_id))
+    Ok(
+        PublishEntry::message(uow.event.event_type().to_string(), json)
+            .with_id(uow.event.id().to_string())
+            .with_partition_key(notification.customer_id),
+    )
 }
 
 /// The gateway's one pipeline.
 pub fn notify_customers(topic: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("notify-customers")
-        .filter(on_types(TypeFilter::set(NOTIFIED_TYPES)))
+        .on_types(TypeFilter::set(NOTIFIED_TYPES))
         .map(to_notification)
         .send(topic, 4)
 }

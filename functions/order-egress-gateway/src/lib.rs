@@ -7,8 +7,7 @@
 use std::sync::Arc;
 
 use lambda_stream::{
-    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
-    Uow, on_types,
+    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter, Uow,
 };
 use serde::Deserialize;
 
@@ -55,9 +54,9 @@ pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
         total: order.total,
         currency: order.currency,
     };
-    Envelope::builder(uow.event.event_type.clone())
-        .id(uow.event.id.clone())
-        .timestamp(uow.event.timestamp)
+    Envelope::builder(uow.event.event_type().to_string())
+        .id(uow.event.id().to_string())
+        .timestamp(uow.event.timestamp())
         .partition_key(order.id)
         .tag("version", i64::from(CONTRACT_VERSION))
         .entity("order", &external)
@@ -68,10 +67,7 @@ pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
 /// The gateway's one pipeline; `external` publishes with source `external`.
 pub fn share_orders(external: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("share-orders")
-        .filter(on_types(TypeFilter::set([
-            "order-placed",
-            "order-cancelled",
-        ])))
+        .on_types(TypeFilter::set(["order-placed", "order-cancelled"]))
         .map(to_external)
         .publish(external, 2)
 }

@@ -51,11 +51,11 @@ async fn internal_orders_become_external_orders_without_private_fields() {
 
     let shared = external.envelopes();
     assert_eq!(shared.len(), 1);
-    assert_eq!(shared[0].event_type, "order-placed");
-    assert_eq!(shared[0].id, "e1");
-    assert_eq!(shared[0].timestamp, 7);
-    assert_eq!(shared[0].partition_key.as_deref(), Some("o1"));
-    assert_eq!(shared[0].tags.get("version"), Some(&TagValue::from(1)));
+    assert_eq!(shared[0].event_type(), "order-placed");
+    assert_eq!(shared[0].id(), "e1");
+    assert_eq!(shared[0].timestamp(), 7);
+    assert_eq!(shared[0].partition_key(), Some("o1"));
+    assert_eq!(shared[0].tags().get("version"), Some(&TagValue::from(1)));
     let order: OrderV1 = shared[0].entity().expect("order");
     assert_eq!(
         order,
@@ -146,5 +146,5 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     .await;
     assert_eq!(report.summary.pipelines[0].delivered, 1);
     assert_eq!(report.summary.pipelines[0].filtered, 1);
-    assert_eq!(external.envelopes()[0].event_type, "order-placed");
+    assert_eq!(external.envelopes()[0].event_type(), "order-placed");
 }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_stream::{
-    Config, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, Uow, on_type,
+    Config, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, Uow,
 };
 use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender, Idempotency};
 use serde::{Deserialize, Serialize};
@@ -122,10 +122,7 @@ pub fn charge_request(uow: &Uow<()>) -> Result<HttpRequest, StepError> {
         source: payment.payment_method_token,
         metadata: serde_json::json!({"orderId": payment.order_id}),
     };
-    Ok(
-        HttpRequest::post_json("/payments", &body)?
-            .header("Idempotency-Key", uow.event.id.as_str()),
-    )
+    Ok(HttpRequest::post_json("/payments", &body)?.header("Idempotency-Key", uow.event.id()))
 }
 
 /// The gateway's one pipeline: payments of one order in order, different orders concurrently,
@@ -140,7 +137,7 @@ pub fn request_payments(sender: HttpSender, idempotency: Option<Arc<Idempotency>
                 Some(idempotency) => idempotency
                     .once(
                         &uow.pipeline,
-                        &uow.event.id,
+                        uow.event.id(),
                         uow.invocation.deadline,
                         || async { sender.send(request).await.map(|_| ()) },
                     )
@@ -153,7 +150,7 @@ pub fn request_payments(sender: HttpSender, idempotency: Option<Arc<Idempotency>
     Pipeline::new("request-payments")
         // A processor that stays unavailable: let Lambda retry rather than fault the payment.
         .on_failure(FailureMode::Retry)
-        .filter(on_type("payment-requested"))
+        .on_type("payment-requested")
         .map(charge_request)
         .then_ordered(4, call)
 }

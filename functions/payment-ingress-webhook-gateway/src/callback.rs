@@ -178,10 +178,10 @@ mod tests {
         let Ok(Mapped::Event(event)) = to_internal(&body("charge.succeeded", charge()), 5) else {
             panic!("an event");
         };
-        assert_eq!(event.event_type, "payment-authorized");
-        assert_eq!(event.id, "evt_1");
-        assert_eq!(event.timestamp, 1_764_000_000_000);
-        assert_eq!(event.partition_key.as_deref(), Some("o-1"));
+        assert_eq!(event.event_type(), "payment-authorized");
+        assert_eq!(event.id(), "evt_1");
+        assert_eq!(event.timestamp(), 1_764_000_000_000);
+        assert_eq!(event.partition_key(), Some("o-1"));
         let payment: PaymentOutcome = event.entity().expect("payment");
         assert_eq!(
             payment,
@@ -204,7 +204,7 @@ mod tests {
         let Ok(Mapped::Event(event)) = to_internal(&body("charge.failed", data), 5) else {
             panic!("an event");
         };
-        assert_eq!(event.event_type, "payment-declined");
+        assert_eq!(event.event_type(), "payment-declined");
         let payment: PaymentOutcome = event.entity().expect("payment");
         assert_eq!(payment.reason.as_deref(), Some("Insufficient funds"));
     }
@@ -215,7 +215,7 @@ mod tests {
         let Ok(Mapped::Event(event)) = to_internal(body.to_string().as_bytes(), 42) else {
             panic!("an event");
         };
-        assert_eq!(event.timestamp, 42);
+        assert_eq!(event.timestamp(), 42);
     }
 
     #[test]

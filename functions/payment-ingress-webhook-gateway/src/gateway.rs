@@ -252,16 +252,16 @@ impl WebhookGateway {
             Mapped::Ignored { kind } => return Ok(Accepted::Ignored { kind }),
         };
         let entry = PublishEntry {
-            event_type: event.event_type.clone(),
-            id: Some(event.id.clone()),
-            partition_key: event.partition_key.clone(),
+            event_type: event.event_type().to_string(),
+            id: Some(event.id().to_string()),
+            partition_key: event.partition_key().map(str::to_string),
             json: event.to_json_with_tags(&self.settings.tags, PIPELINE),
         };
         let results = self.bus.publish(std::slice::from_ref(&entry)).await;
         match results.into_iter().next() {
             Some(Ok(())) => Ok(Accepted::Published {
-                event_type: event.event_type,
-                id: event.id,
+                event_type: event.event_type().to_string(),
+                id: event.id().to_string(),
             }),
             Some(Err(error)) => Err(Rejection::Unavailable(error.to_string())),
             None => Err(Rejection::Unavailable(

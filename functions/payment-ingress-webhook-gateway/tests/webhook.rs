@@ -67,14 +67,14 @@ async fn a_signed_callback_is_published_before_the_2xx() {
     let published = bus.envelopes();
     assert_eq!(published.len(), 1);
     let event = &published[0];
-    assert_eq!(event.event_type, "payment-authorized");
-    assert_eq!(event.id, "evt_1");
-    assert_eq!(event.partition_key.as_deref(), Some("o-1"));
+    assert_eq!(event.event_type(), "payment-authorized");
+    assert_eq!(event.id(), "evt_1");
+    assert_eq!(event.partition_key(), Some("o-1"));
     assert_eq!(
-        event.tags.get_str("functionname"),
+        event.tags().get_str("functionname"),
         Some("payment-ingress-webhook-gateway")
     );
-    assert_eq!(event.tags.get_str("pipeline"), Some("payment-webhook"));
+    assert_eq!(event.tags().get_str("pipeline"), Some("payment-webhook"));
     let payment: PaymentOutcome = event.entity().expect("payment");
     assert_eq!(payment.order_id, "o-1");
     assert_eq!(payment.reason, None);
@@ -287,7 +287,7 @@ async fn the_sample_api_gateway_event_is_accepted_when_fresh() {
         "{:?}",
         body_json(&response)
     );
-    assert_eq!(bus.envelopes()[0].event_type, "payment-authorized");
+    assert_eq!(bus.envelopes()[0].event_type(), "payment-authorized");
 
     // The same event an hour later is a replay.
     let request = lambda_http::request::from_str(&event).expect("an HTTP API event");
@@ -324,7 +324,7 @@ async fn a_base64_encoded_body_is_verified_on_its_decoded_bytes() {
         "{:?}",
         body_json(&response)
     );
-    assert_eq!(bus.envelopes()[0].id, "evt_5");
+    assert_eq!(bus.envelopes()[0].id(), "evt_5");
 }
 
 #[test]
@@ -386,7 +386,7 @@ async fn the_event_reaches_a_bus_in_moto() {
     let delivered: Value = serde_json::from_str(&bodies[0]).expect("an EventBridge event");
     assert_eq!(delivered["detail-type"], "payment-declined");
     let event = Envelope::from_slice(delivered["detail"].to_string().as_bytes()).expect("envelope");
-    assert_eq!(event.id, "evt_7");
+    assert_eq!(event.id(), "evt_7");
     let payment: PaymentOutcome = event.entity().expect("payment");
     assert_eq!(payment.reason.as_deref(), Some("card_declined"));
 

@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use customer_contracts::restaurant::{RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED, RestaurantV1};
 use lambda_stream::{
-    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter,
-    Uow, on_types,
+    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter, Uow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +42,7 @@ pub struct MenuItem {
 /// Maps an external restaurant event to an internal one.
 pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
     let restaurant: RestaurantV1 = uow.event.field(RESTAURANT_MENU_PUBLISHED.entity_field)?;
-    let builder = match uow.event.event_type.as_str() {
+    let builder = match uow.event.event_type() {
         "restaurant-menu-published" => Envelope::builder("menu-updated").entity(
             "menu",
             &Menu {
@@ -65,8 +64,8 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
             .entity("restaurant", &serde_json::json!({"id": restaurant.id})),
     };
     builder
-        .id(uow.event.id.clone())
-        .timestamp(uow.event.timestamp)
+        .id(uow.event.id().to_string())
+        .timestamp(uow.event.timestamp())
         .partition_key(restaurant.id)
         .build()
         .map_err(StepError::from)
@@ -75,10 +74,10 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
 /// The gateway's one pipeline.
 pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<()> {
     Pipeline::new("restaurant-updates")
-        .filter(on_types(TypeFilter::set([
+        .on_types(TypeFilter::set([
             RESTAURANT_MENU_PUBLISHED.event_type,
             RESTAURANT_CLOSED.event_type,
-        ])))
+        ]))
         .map(to_internal)
         .publish(bus, 2)
 }

@@ -59,12 +59,12 @@ async fn external_restaurant_events_become_internal_events_read_tolerantly() {
     let internal: Vec<Envelope> = bus
         .envelopes()
         .into_iter()
-        .filter(|e| e.event_type != "fault")
+        .filter(|e| e.event_type() != "fault")
         .collect();
     assert_eq!(internal.len(), 2);
-    assert_eq!(internal[0].event_type, "menu-updated");
-    assert_eq!(internal[0].id, "x1");
-    assert_eq!(internal[0].partition_key.as_deref(), Some("r7"));
+    assert_eq!(internal[0].event_type(), "menu-updated");
+    assert_eq!(internal[0].id(), "x1");
+    assert_eq!(internal[0].partition_key(), Some("r7"));
     let menu: Menu = internal[0].entity().expect("menu");
     assert_eq!(
         menu,
@@ -85,7 +85,7 @@ async fn external_restaurant_events_become_internal_events_read_tolerantly() {
             ],
         }
     );
-    assert_eq!(internal[1].event_type, "restaurant-unavailable");
+    assert_eq!(internal[1].event_type(), "restaurant-unavailable");
 
     // The two events read were valid under the consumed contract; the faulted one was not.
     use customer_contracts::compat::validate;
@@ -118,5 +118,5 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
         .await;
     assert_eq!(report.summary.pipelines[0].delivered, 1);
     assert_eq!(report.summary.pipelines[0].filtered, 1);
-    assert_eq!(bus.envelopes()[0].event_type, "menu-updated");
+    assert_eq!(bus.envelopes()[0].event_type(), "menu-updated");
 }

@@ -20,7 +20,7 @@ use customer_contracts::restaurant::{MenuItemV1, RESTAURANT_MENU_PUBLISHED, Rest
 use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, InMemoryPublisher, Invocation, KinesisSource, Pipeline, Publisher,
-    RecordState, StepError, StreamHandler, Uow, on_type,
+    RecordState, StepError, StreamHandler, Uow,
 };
 use lambda_stream_aws::testing::{
     moto_endpoint, receive_bodies, rule_to_queue, sdk_config, unique_name,
@@ -113,7 +113,7 @@ async fn ingress_stream_event(
     config: &aws_config::SdkConfig,
     queue: &str,
     expected: usize,
-) -> lambda_stream::aws_lambda_events::event::kinesis::KinesisEvent {
+) -> lambda_stream::RecordsEvent {
     let sqs = aws_sdk_sqs::Client::new(config);
     let bodies = receive_bodies(&sqs, queue, expected).await;
     assert_eq!(bodies.len(), expected, "events on the ingress stream");
@@ -146,7 +146,7 @@ fn restaurant_order_intake(bus: Arc<dyn Publisher>) -> StreamHandler<KinesisSour
     let to_internal = |uow: &Uow<()>| -> Result<Envelope, StepError> {
         let order: OrderV1 = uow.event.field(ORDER_PLACED.entity_field)?;
         Envelope::builder("order-received")
-            .id(uow.event.id.clone())
+            .id(uow.event.id().to_string())
             .partition_key(order.restaurant_id.clone())
             .entity(
                 "ticket",
@@ -158,7 +158,7 @@ fn restaurant_order_intake(bus: Arc<dyn Publisher>) -> StreamHandler<KinesisSour
     StreamHandler::new(KinesisSource::new())
         .pipeline(
             Pipeline::new("order-intake")
-                .filter(on_type(ORDER_PLACED.event_type))
+                .on_type(ORDER_PLACED.event_type)
                 .map(to_internal)
                 .publish(Arc::clone(&bus), 1),
         )
@@ -183,7 +183,7 @@ fn restaurant_menu_sharing(external: Arc<dyn Publisher>) -> StreamHandler<Kinesi
             }],
         };
         Envelope::builder(RESTAURANT_MENU_PUBLISHED.event_type)
-            .id(uow.event.id.clone())
+            .id(uow.event.id().to_string())
             .partition_key(restaurant.id.clone())
             .tag("version", i64::from(RESTAURANT_MENU_PUBLISHED.version))
             .entity(RESTAURANT_MENU_PUBLISHED.entity_field, &restaurant)
@@ -193,7 +193,7 @@ fn restaurant_menu_sharing(external: Arc<dyn Publisher>) -> StreamHandler<Kinesi
     StreamHandler::new(KinesisSource::new())
         .pipeline(
             Pipeline::new("share-menus")
-                .filter(on_type("menu-changed"))
+                .on_type("menu-changed")
                 .map(to_external)
                 .publish(external, 1),
         )
@@ -251,9 +251,9 @@ async fn a_customer_order_reaches_the_restaurant_subsystem_as_its_internal_event
     assert_eq!(report.records[0].pipelines[0], RecordState::Delivered);
     let received = internal_bus.envelopes();
     assert_eq!(received.len(), 1);
-    assert_eq!(received[0].event_type, "order-received");
-    assert_eq!(received[0].id, "e-100");
-    assert_eq!(received[0].partition_key.as_deref(), Some("r7"));
+    assert_eq!(received[0].event_type(), "order-received");
+    assert_eq!(received[0].id(), "e-100");
+    assert_eq!(received[0].partition_key(), Some("r7"));
     let ticket: Value = received[0].field("ticket").expect("ticket");
     assert_eq!(ticket, json!({"orderId": "o-100", "lines": 2}));
 }
@@ -307,7 +307,7 @@ async fn a_restaurant_menu_reaches_the_customer_subsystem_as_menu_updated() {
     assert_eq!(internal.len(), 1, "on the internal stream: {internal:?}");
     let internal =
         Envelope::from_slice(internal[0]["detail"].to_string().as_bytes()).expect("envelope");
-    assert_eq!(internal.event_type, "menu-updated");
+    assert_eq!(internal.event_type(), "menu-updated");
     let menu: restaurant_ingress_gateway::Menu = internal.entity().expect("menu");
     assert_eq!(menu.restaurant_id, "r7");
     assert_eq!(menu.restaurant_name, "Luigi's");

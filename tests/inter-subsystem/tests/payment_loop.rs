@@ -176,8 +176,8 @@ fn outcomes(bus: &InMemoryPublisher) -> Vec<(String, String, PaymentOutcome)> {
         .map(|event| {
             let outcome: PaymentOutcome = event.entity().expect("a payment outcome");
             (
-                event.event_type,
-                event.partition_key.unwrap_or_default(),
+                event.event_type().to_string(),
+                event.partition_key().unwrap_or_default().to_string(),
                 outcome,
             )
         })

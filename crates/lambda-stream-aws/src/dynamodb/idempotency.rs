@@ -86,7 +86,7 @@ impl Idempotency {
             let effect = Arc::clone(&effect);
             async move {
                 let pipeline = uow.pipeline.to_string();
-                let id = uow.event.id.clone();
+                let id = uow.event.id().to_string();
                 let deadline = uow.invocation.deadline;
                 this.once(&pipeline, &id, deadline, move || effect(uow))
                     .await

@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use lambda_stream::{Pipeline, StepError, on_type};
+//! use lambda_stream::{Pipeline, StepError};
 //! use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender};
 //!
 //! # fn doc() -> Result<(), StepError> {
@@ -16,13 +16,13 @@
 //!         .rate_limit(20, Duration::from_secs(1)),
 //! )?;
 //! let pipeline = Pipeline::new("request-payments")
-//!     .filter(on_type("payment-requested"))
+//!     .on_type("payment-requested")
 //!     .then(4, move |uow| {
 //!         let processor = processor.clone();
 //!         async move {
 //!             let payment: serde_json::Value = uow.event.entity()?;
 //!             let request = HttpRequest::post_json("/payments", &payment)?
-//!                 .header("Idempotency-Key", uow.event.id.as_str());
+//!                 .header("Idempotency-Key", uow.event.id());
 //!             processor.send(request).await.map(|_| ())
 //!         }
 //!     });

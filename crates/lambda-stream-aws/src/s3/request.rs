@@ -19,8 +19,8 @@ pub fn object_key(prefix: &str, event: &Envelope) -> String {
     };
     format!(
         "{prefix}{}/{}.json",
-        safe(&event.event_type),
-        safe(&event.id)
+        safe(event.event_type()),
+        safe(event.id())
     )
 }
 
@@ -34,9 +34,9 @@ pub fn pointer_envelope(event: &Envelope, pointer: S3Pointer) -> Envelope {
     {
         small.remove_field(&name);
     }
-    small.raw = None;
-    small.eem = None;
-    small.s3 = Some(pointer);
+    small.remove_raw();
+    small.remove_eem();
+    small.set_s3(Some(pointer));
     small
 }
 

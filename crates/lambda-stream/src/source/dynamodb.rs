@@ -2,12 +2,12 @@
 //! becomes `<discriminator>-created | -updated | -deleted`, with the images as plain JSON in
 //! `raw: {new, old}` and the partition key from the table's key.
 
-use aws_lambda_events::event::dynamodb::{Event, EventRecord};
-use aws_lambda_events::event::streams::DynamoDbEventResponse;
+use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
-use super::{Source, cmp_sequence_numbers};
-use crate::envelope::Envelope;
+use super::{Decoded, RecordsEvent, Source, cmp_sequence_numbers, label, seconds_millis};
+use crate::envelope::{Envelope, RecordFacts};
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
@@ -27,6 +27,31 @@ impl Default for DynamoDbSource {
             partition_key: "pk".into(),
         }
     }
+}
+
+/// The parts of a stream record change data capture reads; anything else is ignored, and
+/// anything missing is reported only if it is needed.
+#[derive(Deserialize)]
+struct ChangeRecord {
+    #[serde(rename = "eventID", default)]
+    event_id: Option<String>,
+    #[serde(rename = "eventName", default)]
+    event_name: Option<String>,
+    #[serde(rename = "awsRegion", default)]
+    aws_region: Option<String>,
+    #[serde(default)]
+    dynamodb: Option<StreamRecord>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct StreamRecord {
+    #[serde(default)]
+    keys: Option<serde_dynamo::Item>,
+    #[serde(default)]
+    new_image: Option<serde_dynamo::Item>,
+    #[serde(default)]
+    old_image: Option<serde_dynamo::Item>,
 }
 
 impl DynamoDbSource {
@@ -57,27 +82,35 @@ impl DynamoDbSource {
         self
     }
 
-    fn change(&self, record: &EventRecord) -> Result<Envelope, DecodeError> {
-        let id = record.event_id.as_str();
+    fn change(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
+        let facts = self.facts(record);
+        let id = label(&facts).to_string();
         let fail = |reason: String| DecodeError::new(format!("record {id}: {reason}"));
-        let suffix = match record.event_name.as_str() {
-            "INSERT" => "created",
-            "MODIFY" => "updated",
-            "REMOVE" => "deleted",
-            other => return Err(fail(format!("unknown eventName `{other}`"))),
+        let change: ChangeRecord = record
+            .typed()
+            .map_err(|e| fail(format!("not a DynamoDB stream record: {e}")))?;
+        let suffix = match change.event_name.as_deref() {
+            Some("INSERT") => "created",
+            Some("MODIFY") => "updated",
+            Some("REMOVE") => "deleted",
+            Some(other) => return Err(fail(format!("unknown eventName `{other}`"))),
+            None => return Err(fail("no `eventName`".into())),
         };
+        let stream = change
+            .dynamodb
+            .ok_or_else(|| fail("no `dynamodb` change".into()))?;
         let image =
-            |item: &serde_dynamo::Item, which: &str| -> Result<Option<Value>, DecodeError> {
-                if item.is_empty() {
-                    return Ok(None);
+            |item: Option<serde_dynamo::Item>, which: &str| -> Result<Option<Value>, DecodeError> {
+                match item {
+                    Some(item) if !item.is_empty() => serde_dynamo::from_item::<_, Value>(item)
+                        .map(Some)
+                        .map_err(|e| fail(format!("the {which} image cannot be read: {e}"))),
+                    _ => Ok(None),
                 }
-                serde_dynamo::from_item::<_, Value>(item.clone())
-                    .map(Some)
-                    .map_err(|e| fail(format!("the {which} image cannot be read: {e}")))
             };
-        let new = image(&record.change.new_image, "new")?;
-        let old = image(&record.change.old_image, "old")?;
-        let keys = image(&record.change.keys, "keys")?.unwrap_or(Value::Null);
+        let new = image(stream.new_image, "new")?;
+        let old = image(stream.old_image, "old")?;
+        let keys = image(stream.keys, "keys")?.unwrap_or(Value::Null);
         let prefix = match &self.type_prefix {
             Some(prefix) => prefix.clone(),
             None => new
@@ -106,62 +139,64 @@ impl DynamoDbSource {
         if let Some(old) = old {
             raw.insert("old".into(), old);
         }
-        Envelope::builder(format!("{prefix}-{suffix}"))
-            .id(id)
-            .timestamp(
-                record
-                    .change
-                    .approximate_creation_date_time
-                    .timestamp_millis(),
-            )
+        let mut builder = Envelope::builder(format!("{prefix}-{suffix}"))
+            .id(change.event_id.unwrap_or(id.clone()))
+            .timestamp(facts.timestamp.unwrap_or_else(crate::envelope::now_millis))
             .partition_key(partition_key)
-            .tag("region", record.aws_region.as_str())
-            .raw(&raw)
-            .build()
-            .map_err(|e| fail(e.to_string()))
+            .raw(&raw);
+        if let Some(region) = change.aws_region {
+            builder = builder.tag("region", region);
+        }
+        builder.build().map_err(|e| fail(e.to_string()))
     }
 }
 
 impl Source for DynamoDbSource {
-    type Event = Event;
+    type Event = RecordsEvent;
     type Response = DynamoDbEventResponse;
 
     fn name(&self) -> &'static str {
         "dynamodb"
     }
 
-    fn records(&self, event: Event) -> Records {
-        Records::DynamoDb(event.records)
+    fn records(&self, event: RecordsEvent) -> Records {
+        event.into_records()
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        match record {
-            SourceRecord::DynamoDb(record) => self.change(record),
-            _ => Err(DecodeError::new("not a DynamoDB stream record")),
-        }
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        self.change(record).map(Decoded::Envelope)
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["eventID"]).map(Into::into)).timestamp(
+            record
+                .get(&["dynamodb", "ApproximateCreationDateTime"])
+                .and_then(|t| t.as_f64())
+                .and_then(seconds_millis),
+        )
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<DynamoDbEventResponse, HandlerError> {
         // One shard per invocation: Lambda restarts at the lowest failed sequence number.
-        let lowest = retry
+        let sequences: Vec<_> = retry
             .iter()
-            .filter_map(|r| r.as_dynamodb())
-            .filter_map(|r| r.change.sequence_number.as_deref())
+            .map(|r| r.get_str(&["dynamodb", "SequenceNumber"]))
+            .collect();
+        if sequences.iter().any(Option::is_none) {
+            // Lambda cannot be pointed at a record without a sequence number: retry all.
+            return Err(HandlerError::RetryInvocation {
+                records: retry.len(),
+            });
+        }
+        let lowest = sequences
+            .into_iter()
+            .flatten()
             .min_by(|a, b| cmp_sequence_numbers(a, b));
         let mut response = DynamoDbEventResponse::default();
-        match lowest {
-            Some(sequence) => {
-                let mut failure =
-                    aws_lambda_events::event::streams::DynamoDbBatchItemFailure::default();
-                failure.item_identifier = Some(sequence.to_string());
-                response.batch_item_failures.push(failure);
-            }
-            None if !retry.is_empty() => {
-                return Err(HandlerError::RetryInvocation {
-                    records: retry.len(),
-                });
-            }
-            None => {}
+        if let Some(sequence) = lowest {
+            let mut failure = DynamoDbBatchItemFailure::default();
+            failure.item_identifier = Some(sequence.into_owned());
+            response.batch_item_failures.push(failure);
         }
         Ok(response)
     }

@@ -1,11 +1,11 @@
 //! EventBridge delivered to Lambda directly: `detail` is the envelope, as an object or as a
 //! JSON string. One event per invocation; a retry fails the invocation.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use serde_json::Value;
-
-use super::{Payload, RecordFacts, Source, decode_payload, retry_whole_invocation};
-use crate::envelope::Envelope;
+use super::{
+    Decoded, Payload, SingleEvent, Source, decode_payload, label, retry_whole_invocation,
+    rfc3339_millis,
+};
+use crate::envelope::RecordFacts;
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
@@ -30,32 +30,35 @@ impl EventBridgeSource {
 }
 
 impl Source for EventBridgeSource {
-    type Event = EventBridgeEvent<Value>;
+    type Event = SingleEvent;
     type Response = ();
 
     fn name(&self) -> &'static str {
         "eventbridge"
     }
 
-    fn records(&self, event: EventBridgeEvent<Value>) -> Records {
-        Records::EventBridge(vec![event])
+    fn records(&self, event: SingleEvent) -> Records {
+        Records::new(vec![event.0])
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        let SourceRecord::EventBridge(event) = record else {
-            return Err(DecodeError::new("not an EventBridge event"));
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        let detail = record.get(&["detail"]).ok_or_else(|| {
+            DecodeError::new(format!(
+                "event {} has no `detail`",
+                label(&self.facts(record))
+            ))
+        })?;
+        // Some producers put the envelope in `detail` as a JSON string.
+        let text = match detail.as_str() {
+            Some(json) => json.into_owned(),
+            None => detail.json().to_string(),
         };
-        let facts = RecordFacts {
-            id: event.id.as_deref(),
-            timestamp: event.time.map(|t| t.timestamp_millis()),
-            partition_key: None,
-        };
-        let bytes = match &event.detail {
-            Value::String(json) => json.clone().into_bytes(),
-            other => serde_json::to_vec(other)
-                .map_err(|e| DecodeError::new(format!("detail cannot be read: {e}")))?,
-        };
-        decode_payload(self.payload, &bytes, &facts)
+        decode_payload(self.payload, text.into_bytes(), &|| self.facts(record))
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["id"]).map(Into::into))
+            .timestamp(record.get_str(&["time"]).and_then(|t| rfc3339_millis(&t)))
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {

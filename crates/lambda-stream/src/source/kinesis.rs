@@ -1,14 +1,16 @@
-//! Kinesis: each record's base64 `data` is an envelope; `id` defaults to the record's eventID
-//! and `timestamp` to its arrival time. Failed records are reported as the lowest failed
-//! sequence number per shard, where Lambda restarts.
+//! Kinesis: each record's base64 `kinesis.data` is an envelope; `id` defaults to the record's
+//! `eventID` and `timestamp` to its arrival time. Failed records are reported as the lowest
+//! failed sequence number per shard, where Lambda restarts.
 
 use std::collections::BTreeMap;
 
-use aws_lambda_events::event::kinesis::KinesisEvent;
 use aws_lambda_events::event::streams::KinesisEventResponse;
 
-use super::{Payload, RecordFacts, Source, cmp_sequence_numbers, decode_payload};
-use crate::envelope::Envelope;
+use super::{
+    Decoded, Payload, RecordsEvent, Source, cmp_sequence_numbers, decode_payload, label,
+    seconds_millis,
+};
+use crate::envelope::RecordFacts;
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
@@ -32,55 +34,71 @@ impl KinesisSource {
     }
 }
 
+/// Decodes base64 as Kinesis writes it; lenient about padding and line breaks as a last try.
+pub(crate) fn decode_base64(data: &str) -> Result<Vec<u8>, base64_simd::Error> {
+    base64_simd::STANDARD
+        .decode_to_vec(data)
+        .or_else(|_| base64_simd::forgiving_decode_to_vec(data.as_bytes()))
+}
+
 impl Source for KinesisSource {
-    type Event = KinesisEvent;
+    type Event = RecordsEvent;
     type Response = KinesisEventResponse;
 
     fn name(&self) -> &'static str {
         "kinesis"
     }
 
-    fn records(&self, event: KinesisEvent) -> Records {
-        Records::Kinesis(event.records)
+    fn records(&self, event: RecordsEvent) -> Records {
+        event.into_records()
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        let SourceRecord::Kinesis(record) = record else {
-            return Err(DecodeError::new("not a Kinesis record"));
-        };
-        let facts = RecordFacts {
-            id: record.event_id.as_deref(),
-            timestamp: Some(
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        let data = record.get_str(&["kinesis", "data"]).ok_or_else(|| {
+            DecodeError::new(format!(
+                "record {} has no `kinesis.data` string",
+                label(&self.facts(record))
+            ))
+        })?;
+        let bytes = decode_base64(&data).map_err(|e| {
+            DecodeError::new(format!(
+                "record {}: `kinesis.data` is not base64: {e}",
+                label(&self.facts(record))
+            ))
+        })?;
+        decode_payload(self.payload, bytes, &|| self.facts(record))
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["eventID"]).map(Into::into))
+            .timestamp(
                 record
-                    .kinesis
-                    .approximate_arrival_timestamp
-                    .0
-                    .timestamp_millis(),
-            ),
-            partition_key: Some(&record.kinesis.partition_key),
-        };
-        decode_payload(self.payload, &record.kinesis.data.0, &facts)
+                    .get(&["kinesis", "approximateArrivalTimestamp"])
+                    .and_then(|t| t.as_f64())
+                    .and_then(seconds_millis),
+            )
+            .partition_key(record.get_str(&["kinesis", "partitionKey"]).map(Into::into))
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<KinesisEventResponse, HandlerError> {
         // Lambda restarts each shard at the sequence number reported for it; anything after
         // that in the shard is delivered again, so only the lowest one per shard matters.
-        let mut lowest: BTreeMap<&str, &str> = BTreeMap::new();
-        for record in retry.iter().filter_map(|r| r.as_kinesis()) {
+        let mut lowest: BTreeMap<String, String> = BTreeMap::new();
+        for record in retry {
+            let Some(sequence) = record.get_str(&["kinesis", "sequenceNumber"]) else {
+                // Lambda cannot be pointed at a record without a sequence number: retry all.
+                return Err(HandlerError::RetryInvocation {
+                    records: retry.len(),
+                });
+            };
             let shard = record
-                .event_id
-                .as_deref()
-                .and_then(|id| id.split_once(':'))
-                .map_or("", |(shard, _)| shard);
-            let sequence = record.kinesis.sequence_number.as_str();
-            lowest
-                .entry(shard)
-                .and_modify(|current| {
-                    if cmp_sequence_numbers(sequence, current).is_lt() {
-                        *current = sequence;
-                    }
-                })
-                .or_insert(sequence);
+                .get_str(&["eventID"])
+                .and_then(|id| id.split_once(':').map(|(shard, _)| shard.to_string()))
+                .unwrap_or_default();
+            let current = lowest.entry(shard).or_insert_with(|| sequence.to_string());
+            if cmp_sequence_numbers(&sequence, current).is_lt() {
+                *current = sequence.to_string();
+            }
         }
         let mut response = KinesisEventResponse::default();
         for sequence in lowest.into_values() {

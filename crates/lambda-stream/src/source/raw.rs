@@ -3,8 +3,8 @@
 //! records and calls [`StreamHandler::process`](crate::StreamHandler::process); a retry fails
 //! the call so the caller can answer with an error.
 
-use super::{RecordFacts, Source, raw_envelope, retry_whole_invocation};
-use crate::envelope::Envelope;
+use super::{Decoded, Source, raw_envelope, retry_whole_invocation};
+use crate::envelope::RecordFacts;
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{RawRecord, Records, SourceRecord};
 
@@ -28,19 +28,20 @@ impl Source for RawSource {
     }
 
     fn records(&self, event: Vec<RawRecord>) -> Records {
-        Records::Raw(event)
+        // Serializing strings and a number cannot fail.
+        Records::from_values(&event).unwrap_or_default()
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        let SourceRecord::Raw(record) = record else {
-            return Err(DecodeError::new("not a raw record"));
-        };
-        let facts = RecordFacts {
-            id: Some(&record.id),
-            timestamp: Some(record.timestamp),
-            partition_key: None,
-        };
-        raw_envelope(record.body.as_bytes(), &facts)
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        let body = record
+            .get_str(&["body"])
+            .ok_or_else(|| DecodeError::new("the raw record has no `body` string"))?;
+        raw_envelope(body.as_bytes(), &self.facts(record)).map(Decoded::Envelope)
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["id"]).map(Into::into))
+            .timestamp(record.get(&["timestamp"]).and_then(|t| t.as_i64()))
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {

@@ -1,11 +1,12 @@
-//! SNS delivered to Lambda directly: the notification's `Message` is the envelope. SNS
+//! SNS delivered to Lambda directly: the notification's `Sns.Message` is the envelope. SNS
 //! invokes asynchronously and has no partial batch response, so a record to retry fails the
 //! invocation and Lambda's async retries take over.
 
-use aws_lambda_events::event::sns::SnsEvent;
-
-use super::{Payload, RecordFacts, Source, decode_payload, retry_whole_invocation};
-use crate::envelope::Envelope;
+use super::{
+    Decoded, Payload, RecordsEvent, Source, decode_payload, label, retry_whole_invocation,
+    rfc3339_millis,
+};
+use crate::envelope::RecordFacts;
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
@@ -30,27 +31,35 @@ impl SnsSource {
 }
 
 impl Source for SnsSource {
-    type Event = SnsEvent;
+    type Event = RecordsEvent;
     type Response = ();
 
     fn name(&self) -> &'static str {
         "sns"
     }
 
-    fn records(&self, event: SnsEvent) -> Records {
-        Records::Sns(event.records)
+    fn records(&self, event: RecordsEvent) -> Records {
+        event.into_records()
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        let SourceRecord::Sns(record) = record else {
-            return Err(DecodeError::new("not an SNS record"));
-        };
-        let facts = RecordFacts {
-            id: Some(&record.sns.message_id),
-            timestamp: Some(record.sns.timestamp.timestamp_millis()),
-            partition_key: None,
-        };
-        decode_payload(self.payload, record.sns.message.as_bytes(), &facts)
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        let message = record.get_str(&["Sns", "Message"]).ok_or_else(|| {
+            DecodeError::new(format!(
+                "notification {} has no `Sns.Message` string",
+                label(&self.facts(record))
+            ))
+        })?;
+        decode_payload(self.payload, message.into_owned().into_bytes(), &|| {
+            self.facts(record)
+        })
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["Sns", "MessageId"]).map(Into::into)).timestamp(
+            record
+                .get_str(&["Sns", "Timestamp"])
+                .and_then(|t| rfc3339_millis(&t)),
+        )
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<(), HandlerError> {

@@ -1,12 +1,12 @@
 //! SQS: the message body is an envelope, or an SNS notification whose `Message` is (a queue
 //! subscribed to a topic without raw delivery). Failed messages are reported by message id.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
-use serde::Deserialize;
+use aws_lambda_events::event::sqs::SqsBatchResponse;
 
-use super::{Payload, RecordFacts, Source, decode_payload};
-use crate::envelope::Envelope;
+use super::{Decoded, Payload, RecordsEvent, Source, decode_payload, label, rfc3339_millis};
+use crate::envelope::RecordFacts;
 use crate::error::{DecodeError, HandlerError};
+use crate::json;
 use crate::record::{Records, SourceRecord};
 
 /// Reads SQS events.
@@ -36,85 +36,99 @@ impl SqsSource {
         self.payload = Payload::Raw;
         self
     }
-}
 
-/// The JSON an SNS topic delivers to a queue without raw message delivery.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub(crate) struct SnsNotification {
-    #[serde(rename = "Type")]
-    pub(crate) kind: String,
-    pub(crate) message_id: String,
-    pub(crate) message: String,
-    #[serde(default)]
-    pub(crate) timestamp: Option<chrono::DateTime<chrono::Utc>>,
-}
-
-fn sent_timestamp(message: &SqsMessage) -> Option<i64> {
-    message
-        .attributes
-        .get("SentTimestamp")
-        .and_then(|t| t.parse().ok())
+    /// The message's own facts, before any SNS notification inside it.
+    fn message_facts(record: SourceRecord<'_>) -> RecordFacts {
+        RecordFacts::new(record.get_str(&["messageId"]).map(Into::into))
+            .timestamp(
+                // A string in AWS's events; a number in the Node library's test events.
+                record
+                    .get(&["attributes", "SentTimestamp"])
+                    .and_then(|t| t.as_i64()),
+            )
+            .partition_key(
+                record
+                    .get_str(&["attributes", "MessageGroupId"])
+                    .map(Into::into),
+            )
+    }
 }
 
 impl Source for SqsSource {
-    type Event = SqsEvent;
+    type Event = RecordsEvent;
     type Response = SqsBatchResponse;
 
     fn name(&self) -> &'static str {
         "sqs"
     }
 
-    fn records(&self, event: SqsEvent) -> Records {
-        Records::Sqs(event.records)
+    fn records(&self, event: RecordsEvent) -> Records {
+        event.into_records()
     }
 
-    fn decode(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
-        let SourceRecord::Sqs(message) = record else {
-            return Err(DecodeError::new("not an SQS message"));
-        };
-        let id = message.message_id.as_deref();
-        let body = message.body.as_deref().ok_or_else(|| {
-            DecodeError::new(format!("message {} has no body", id.unwrap_or("?")))
+    fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
+        if record.get_str(&["messageId"]).is_none() {
+            return Err(DecodeError::new(
+                "the message has no `messageId`, so it cannot be told apart or retried alone",
+            ));
+        }
+        let body = record.get_str(&["body"]).ok_or_else(|| {
+            DecodeError::new(format!(
+                "message {} has no body",
+                label(&Self::message_facts(record))
+            ))
         })?;
-        let group = message.attributes.get("MessageGroupId").map(String::as_str);
-        if self.sns_wrapped {
-            let notification: SnsNotification = serde_json::from_str(body).map_err(|e| {
-                DecodeError::new(format!(
-                    "message {} is not an SNS notification: {e}",
-                    id.unwrap_or("?")
-                ))
-            })?;
-            if notification.kind != "Notification" {
+        if !self.sns_wrapped {
+            return decode_payload(self.payload, body.into_owned().into_bytes(), &|| {
+                Self::message_facts(record)
+            });
+        }
+        let id = || label(&Self::message_facts(record)).to_string();
+        let kind = json::get(&body, &["Type"]).and_then(|t| t.as_str());
+        let message = json::get(&body, &["Message"]).and_then(|m| m.as_str());
+        let (kind, message) = match (kind, message) {
+            (Some(kind), Some(message)) => (kind, message),
+            _ => {
                 return Err(DecodeError::new(format!(
-                    "message {} is an SNS {}, not a Notification",
-                    id.unwrap_or("?"),
-                    notification.kind
+                    "message {} is not an SNS notification (no `Type` and `Message` strings)",
+                    id()
                 )));
             }
-            let facts = RecordFacts {
-                id: Some(&notification.message_id),
-                timestamp: notification
-                    .timestamp
-                    .map(|t| t.timestamp_millis())
-                    .or_else(|| sent_timestamp(message)),
-                partition_key: group,
-            };
-            return decode_payload(self.payload, notification.message.as_bytes(), &facts);
-        }
-        let facts = RecordFacts {
-            id,
-            timestamp: sent_timestamp(message),
-            partition_key: group,
         };
-        decode_payload(self.payload, body.as_bytes(), &facts)
+        if kind != "Notification" {
+            return Err(DecodeError::new(format!(
+                "message {} is an SNS {kind}, not a Notification",
+                id()
+            )));
+        }
+        decode_payload(self.payload, message.into_owned().into_bytes(), &|| {
+            self.facts(record)
+        })
+    }
+
+    fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {
+        let message = Self::message_facts(record);
+        if !self.sns_wrapped {
+            return message;
+        }
+        // The notification's id and time name the event; the queue's group still orders it.
+        let body = record.get_str(&["body"]).unwrap_or_default();
+        let notification_id = json::get(&body, &["MessageId"])
+            .and_then(|id| id.as_str())
+            .map(Into::into);
+        let published = json::get(&body, &["Timestamp"])
+            .and_then(|t| t.as_str())
+            .and_then(|t| rfc3339_millis(&t));
+        RecordFacts::new(notification_id.or(message.id))
+            .timestamp(published.or(message.timestamp))
+            .partition_key(message.partition_key)
     }
 
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<SqsBatchResponse, HandlerError> {
         let mut response = SqsBatchResponse::default();
-        for message in retry.iter().filter_map(|r| r.as_sqs()) {
-            match &message.message_id {
-                Some(id) => response.add_failure(id.clone()),
+        for message in retry {
+            match message.get_str(&["messageId"]) {
+                Some(id) => response.add_failure(id.into_owned()),
                 // Without an id Lambda cannot retry one message: fail the whole batch.
                 None => {
                     return Err(HandlerError::RetryInvocation {

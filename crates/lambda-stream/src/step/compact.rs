@@ -35,7 +35,7 @@ impl<T: Send + 'static> Pipeline<T> {
                                 let Some(Ok(kept)) = out.get_mut(at) else {
                                     continue;
                                 };
-                                if uow.event.timestamp >= kept.event.timestamp {
+                                if uow.event.timestamp() >= kept.event.timestamp() {
                                     let mut newer = uow;
                                     newer.members.absorb(&kept.members);
                                     *kept = newer;

@@ -1,4 +1,7 @@
 //! `filter`: keep the units that match; the others end as *filtered out*.
+//!
+//! [`Pipeline::on_type`] filters on the event type alone, which the handler can apply before
+//! it reads the rest of an event.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -31,6 +34,41 @@ impl<T: Send + 'static> Pipeline<T> {
             })
             .boxed()
         })
+    }
+
+    /// Keeps the units whose event type matches a glob (`thing-*`: `*` any run of
+    /// characters, `?` one) or, without wildcards, is exactly `pattern`.
+    ///
+    /// Type filters at the start of a pipeline are also applied by the handler to each
+    /// record's `type` before the rest of the event is read, so a record no pipeline wants
+    /// costs almost nothing.
+    #[must_use]
+    pub fn on_type(self, pattern: &str) -> Self {
+        self.on_types(TypeFilter::glob(pattern))
+    }
+
+    /// Keeps the units whose event type matches `filter` (exact, prefix, glob, regex or a
+    /// set of types); applied early like [`Pipeline::on_type`].
+    #[must_use]
+    pub fn on_types(self, filter: TypeFilter) -> Self {
+        let leading = self.type_filters.len() == self.steps;
+        let matcher = filter.clone();
+        let mut pipeline = self.stage(move |flow| {
+            let matcher = matcher.clone();
+            flow.map(move |item| {
+                let uow = item?;
+                if matcher.matches(uow.event.event_type()) {
+                    Ok(uow)
+                } else {
+                    Err(Settled::filtered(uow.members))
+                }
+            })
+            .boxed()
+        });
+        if leading {
+            pipeline.type_filters.push(filter);
+        }
+        pipeline
     }
 }
 
@@ -100,17 +138,6 @@ impl TypeFilter {
             Self::Set(set) => set.contains(event_type),
         }
     }
-}
-
-/// A predicate for [`Pipeline::filter`] that keeps events whose type matches a glob
-/// (`thing-*`) or is exactly the given type.
-pub fn on_type<T>(pattern: &str) -> impl Fn(&Uow<T>) -> bool + Send + Sync + 'static {
-    on_types(TypeFilter::glob(pattern))
-}
-
-/// A predicate for [`Pipeline::filter`] from any [`TypeFilter`].
-pub fn on_types<T>(filter: TypeFilter) -> impl Fn(&Uow<T>) -> bool + Send + Sync + 'static {
-    move |uow: &Uow<T>| filter.matches(&uow.event.event_type)
 }
 
 #[cfg(test)]

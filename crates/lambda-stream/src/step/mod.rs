@@ -3,7 +3,7 @@
 //!
 //! | step | module | what it does |
 //! |---|---|---|
-//! | `filter`, `on_type` | [`filter`] | keep units that match (type: exact, glob, regex, set; or content) |
+//! | `filter`, `on_type`, `on_types` | [`filter`] | keep units that match (any predicate; or the type: exact, glob, regex, set, applied before the rest of the event is read) |
 //! | `map` | [`map`] | a fallible transformation; an error fails only that unit |
 //! | `then` | [`concurrent`] | an async step with bounded concurrency |
 //! | `then_ordered` | [`ordered`] | async, same partition key in order, different keys concurrently |
@@ -12,8 +12,9 @@
 //! | `compact` | [`compact`] | keep the latest unit per partition key |
 //! | `rate_limit` | [`rate_limit`] | at most n units per interval, with backpressure |
 //! | `tap`, `trace` | [`tap`] | look at units without changing them |
-//! | `publish` | [`crate::publish`] | add the standard tags, serialize, batch to the publisher's limits and publish |
-//! | `send` | [`crate::publish`] | batch entries already built (messages that are not envelopes) to the publisher's limits and send |
+//! | `publish` | [`publish`] | add the standard tags, serialize, batch to the publisher's limits and publish |
+//! | `send` | [`publish`] | batch entries already built (messages that are not envelopes) to the publisher's limits and send |
+//! | your own | [`Pipeline::step`](crate::Pipeline::step) | any function over the stream of units |
 
 pub mod batch;
 pub mod compact;
@@ -21,6 +22,7 @@ pub mod concurrent;
 pub mod filter;
 pub mod map;
 pub mod ordered;
+pub mod publish;
 pub mod rate_limit;
 pub mod split;
 pub mod tap;

@@ -35,8 +35,8 @@ impl<T: Send + 'static> Pipeline<T> {
             tracing::debug!(
                 step = label,
                 pipeline = %uow.pipeline,
-                id = %uow.event.id,
-                event_type = %uow.event.event_type,
+                id = uow.event.id(),
+                event_type = uow.event.event_type(),
                 partition_key = uow.partition_key(),
                 "unit"
             );

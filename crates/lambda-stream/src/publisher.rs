@@ -1,22 +1,16 @@
-//! Publishing events: the [`Publisher`] trait that sinks implement (EventBridge, Kinesis, ...),
-//! an in-memory publisher for tests, and the `publish` step.
-//!
-//! The step serializes each event once, adds the standard tags, groups the entries to the
-//! publisher's limits and settles each unit by its own entry's result, so one rejected entry
-//! fails only its unit.
+//! Where events go: the [`Publisher`] trait that sinks implement (EventBridge, Kinesis, SNS,
+//! SQS, ...), the entries they take, and an in-memory publisher for tests. The `publish` and
+//! `send` steps that use them are in [`crate::step::publish`].
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 
+use futures::FutureExt;
 use futures::future::BoxFuture;
-use futures::{FutureExt, StreamExt};
 
-use serde_json::value::RawValue;
-
-use crate::envelope::{Envelope, standard_tags_json};
+use crate::envelope::Envelope;
 use crate::error::StepError;
-use crate::pipeline::{Pipeline, Settled, guarded, guarded_async, map_units};
+use crate::pipeline::guarded_async;
 use crate::step::batch::BatchLimits;
-use crate::uow::Uow;
 
 /// One event or message ready to send: its type, id, partition key and JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,9 +29,9 @@ impl PublishEntry {
     /// Serializes an envelope.
     pub fn from_envelope(event: &Envelope) -> Self {
         Self {
-            event_type: event.event_type.clone(),
-            id: Some(event.id.clone()),
-            partition_key: event.partition_key.clone(),
+            event_type: event.event_type().to_string(),
+            id: Some(event.id().to_string()),
+            partition_key: event.partition_key().map(str::to_string),
             json: event.to_json(),
         }
     }
@@ -234,96 +228,5 @@ impl Publisher for InMemoryPublisher {
             results
         }
         .boxed()
-    }
-}
-
-impl Pipeline<Envelope> {
-    /// Publishes each unit's event: adds the standard tags (the event's own tags win),
-    /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
-    /// own entry's result.
-    pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
-        self.stage(move |flow| {
-            // The standard tags are the same for every event of this run: write them once.
-            let standard = OnceLock::new();
-            map_units(flow, move |uow: Uow<Envelope>| {
-                let (uow, event) = uow.replace(());
-                match guarded("publish", || {
-                    Ok::<_, StepError>(prepare(&uow, event, &standard))
-                }) {
-                    Ok(entry) => Ok(uow.with_value(entry)),
-                    Err(error) => Err(Settled::failed(uow.members, error)),
-                }
-            })
-        })
-        .send(publisher, concurrency)
-    }
-}
-
-impl Pipeline<PublishEntry> {
-    /// Sends entries already built (a message for a topic or queue, say, that is not an
-    /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
-    /// `concurrency` requests at a time. Each unit ends by its own entry's result.
-    pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
-        let limits = publisher.limits();
-        let sizer = Arc::clone(&publisher);
-        self.batch(limits, move |uow| sizer.entry_size(&uow.value))
-            .stage(move |flow| {
-                let publisher = Arc::clone(&publisher);
-                flow.map(move |item| {
-                    let publisher = Arc::clone(&publisher);
-                    async move {
-                        let batch = match item {
-                            Ok(batch) => batch,
-                            Err(settled) => return vec![Err(settled)],
-                        };
-                        let (_, units) = batch.replace(());
-                        let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) =
-                            units.into_iter().map(|uow| uow.replace(())).unzip();
-                        let results = publish_batch(publisher.as_ref(), &entries).await;
-                        units
-                            .into_iter()
-                            .zip(results)
-                            .map(|(uow, result)| match result {
-                                Ok(()) => Ok(uow),
-                                Err(error) => Err(Settled::failed(uow.members, error)),
-                            })
-                            .collect()
-                    }
-                })
-                .buffered(concurrency.max(1))
-                .flat_map(futures::stream::iter)
-                .boxed()
-            })
-    }
-}
-
-/// The entry for an event: its JSON with the standard tags.
-fn prepare(
-    uow: &Uow<()>,
-    event: Envelope,
-    standard: &OnceLock<Option<Box<RawValue>>>,
-) -> PublishEntry {
-    let cached = if event.tags.is_empty() {
-        standard
-            .get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline))
-            .as_deref()
-    } else {
-        None
-    };
-    let json = match cached {
-        Some(tags) => event.to_json_with_raw_tags(tags),
-        None => event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline),
-    };
-    let Envelope {
-        id,
-        event_type,
-        partition_key,
-        ..
-    } = event;
-    PublishEntry {
-        event_type,
-        id: Some(id),
-        partition_key,
-        json,
     }
 }

@@ -1,0 +1,237 @@
+//! The handler: one source, several named pipelines, a fault publisher. It decodes the batch
+//! once, runs every pipeline over every unit concurrently, settles each record, publishes the
+//! faults, and answers Lambda with the records to retry.
+//!
+//! The same handler runs under `lambda_runtime` ([`StreamHandler::run`]) and is called
+//! directly in tests ([`StreamHandler::handle`], [`StreamHandler::process`]).
+//!
+//! | concern | module |
+//! |---|---|
+//! | decoding records as the pipelines need them | `decode` |
+//! | running one pipeline | `run` |
+//! | settling records, the report | `settle` |
+//! | fault events | `faults` |
+//! | the Lambda service | `service` |
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use tracing::Instrument;
+
+use crate::claimcheck::Redeemer;
+use crate::config::Config;
+use crate::envelope::now_millis;
+use crate::error::{FailureMode, HandlerError};
+use crate::pipeline::{Flow, Pipeline, Settled};
+use crate::publisher::Publisher;
+use crate::source::Source;
+use crate::uow::Invocation;
+
+mod decode;
+mod faults;
+mod run;
+mod service;
+mod settle;
+
+use decode::{Decoder, Entered, units};
+use run::{RunPipeline, run_pipeline};
+pub use service::StreamService;
+pub use settle::{RecordReport, RecordState, Report};
+
+/// A stream processor for one event source. Build it once per process (in `main`), then
+/// [`run`](StreamHandler::run) it.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use lambda_stream::{KinesisSource, Pipeline, StreamHandler, InMemoryPublisher};
+///
+/// # async fn doc() -> Result<(), lambda_runtime::Error> {
+/// let faults = Arc::new(InMemoryPublisher::new()); // the EventBridge sink in production
+/// StreamHandler::new(KinesisSource::new())
+///     .pipeline(Pipeline::new("p1").on_type("thing-*"))
+///     .faults_to(faults)
+///     .run()
+///     .await
+/// # }
+/// ```
+pub struct StreamHandler<S: Source> {
+    source: Arc<S>,
+    pipelines: Vec<Arc<dyn RunPipeline>>,
+    faults: Option<Arc<dyn Publisher>>,
+    config: Config,
+    decode_failure: FailureMode,
+    include_skipped: bool,
+    redeemer: Option<Arc<dyn Redeemer>>,
+}
+
+impl<S: Source> std::fmt::Debug for StreamHandler<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamHandler")
+            .field("source", &self.source.name())
+            .field("pipelines", &self.pipeline_names())
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Source> StreamHandler<S> {
+    /// A handler for `source`, configured from the environment ([`Config::from_env`]).
+    pub fn new(source: S) -> Self {
+        Self::with_config(source, Config::from_env())
+    }
+
+    /// A handler with explicit configuration (tests).
+    pub fn with_config(source: S, config: Config) -> Self {
+        Self {
+            source: Arc::new(source),
+            pipelines: Vec::new(),
+            faults: None,
+            config,
+            decode_failure: FailureMode::Fault,
+            include_skipped: false,
+            redeemer: None,
+        }
+    }
+
+    /// Registers a pipeline. Every unit of every batch flows through every enabled pipeline;
+    /// the pipelines run concurrently. Pipelines disabled by `ENABLED_PIPELINES` or
+    /// `DISABLED_PIPELINES` are left out here.
+    #[must_use]
+    pub fn pipeline<T: Send + 'static>(mut self, pipeline: Pipeline<T>) -> Self {
+        if self.config.is_enabled(pipeline.name()) {
+            self.pipelines.push(Arc::new(pipeline));
+        } else {
+            tracing::info!(
+                pipeline = pipeline.name(),
+                "pipeline disabled by configuration"
+            );
+        }
+        self
+    }
+
+    /// Where fault events go. Without a fault publisher, records that would fault are
+    /// retried instead, so nothing is lost.
+    #[must_use]
+    pub fn faults_to(mut self, publisher: Arc<dyn Publisher>) -> Self {
+        self.faults = Some(publisher);
+        self
+    }
+
+    /// What happens to a record that cannot be decoded: a fault event (default) or a retry.
+    #[must_use]
+    pub fn on_decode_failure(mut self, mode: FailureMode) -> Self {
+        self.decode_failure = mode;
+        self
+    }
+
+    /// Swaps claim-checked envelopes (with an `s3` pointer) for the events they point at,
+    /// fetched from `redeemer`, before the pipelines see them. A unit whose event cannot be
+    /// fetched fails (retryable when the store was unavailable).
+    #[must_use]
+    pub fn redeem_claim_checks(mut self, redeemer: Arc<dyn Redeemer>) -> Self {
+        self.redeemer = Some(redeemer);
+        self
+    }
+
+    /// Lets test events (`tags.skip: true`) through instead of dropping them.
+    #[must_use]
+    pub fn include_skipped(mut self) -> Self {
+        self.include_skipped = true;
+        self
+    }
+
+    /// The names of the enabled pipelines.
+    pub fn pipeline_names(&self) -> Vec<&str> {
+        self.pipelines.iter().map(|p| p.name()).collect()
+    }
+
+    /// The source.
+    pub fn source(&self) -> &S {
+        &self.source
+    }
+
+    /// Handles one Lambda event and returns the response for Lambda.
+    pub async fn handle(&self, event: S::Event) -> Result<S::Response, HandlerError> {
+        self.process(event, Invocation::local()).await.response
+    }
+
+    /// Handles one Lambda event and reports everything it did.
+    pub async fn process(&self, event: S::Event, invocation: Invocation) -> Report<S::Response> {
+        let started = Instant::now();
+        let mut invocation = invocation;
+        invocation.tags.merge_defaults(&self.config.tags);
+        let invocation = Arc::new(invocation);
+
+        let records = Arc::new(self.source.records(event));
+        let type_filters = self
+            .pipelines
+            .iter()
+            .map(|p| p.type_filters().to_vec())
+            .collect();
+        let decoder = Arc::new(Decoder::new(
+            Arc::clone(&self.source),
+            Arc::clone(&records),
+            type_filters,
+            self.include_skipped,
+        ));
+        let runs =
+            futures::future::join_all(self.pipelines.iter().enumerate().map(|(p, pipeline)| {
+                let entered = Entered::new(records.len());
+                let units = units(&decoder, p, pipeline.name(), &invocation, &entered);
+                let units = match &self.redeemer {
+                    Some(redeemer) => redeem_units(units, Arc::clone(redeemer)),
+                    None => units,
+                };
+                let span = tracing::info_span!("pipeline", name = pipeline.name());
+                run_pipeline(Arc::clone(pipeline), units, entered, records.len()).instrument(span)
+            }))
+            .await;
+
+        let settle = settle::Settle {
+            source: self.source.as_ref(),
+            faults_to: self.faults.as_deref(),
+            decode_failure: self.decode_failure,
+        };
+        let mut report = settle.settle(&records, &decoder, runs, &invocation).await;
+        report.summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        report.summary.log();
+        if let Some(namespace) = &self.config.emf_namespace {
+            let function = self
+                .config
+                .tags
+                .get_str("functionname")
+                .unwrap_or("unknown");
+            for doc in report
+                .summary
+                .emf_documents(namespace, function, now_millis())
+            {
+                // EMF documents must be bare JSON lines on stdout.
+                println!("{doc}");
+            }
+        }
+        report
+    }
+}
+
+/// Swaps each claim-checked unit's event for the stored one.
+fn redeem_units(units: Flow<()>, redeemer: Arc<dyn Redeemer>) -> Flow<()> {
+    units
+        .then(move |item| {
+            let redeemer = Arc::clone(&redeemer);
+            async move {
+                let mut uow = item?;
+                let Some(pointer) = uow.event.s3().cloned() else {
+                    return Ok(uow);
+                };
+                match crate::claimcheck::redeem(redeemer.as_ref(), &pointer).await {
+                    Ok(event) => {
+                        uow.event = Arc::new(event);
+                        Ok(uow)
+                    }
+                    Err(error) => Err(Settled::failed(uow.members, error.in_step("redeem"))),
+                }
+            }
+        })
+        .boxed()
+}

@@ -1,0 +1,91 @@
+//! `publish` and `send`: the last step of most pipelines.
+//!
+//! `publish` serializes each event once, adds the standard tags, and hands the entries to
+//! `send`, which groups them to the publisher's limits and settles each unit by its own
+//! entry's result, so one rejected entry fails only its unit.
+
+use std::sync::{Arc, OnceLock};
+
+use futures::StreamExt;
+
+use crate::envelope::{Envelope, standard_tags_json};
+use crate::error::StepError;
+use crate::pipeline::{Pipeline, Settled, guarded, map_units};
+use crate::publisher::{PublishEntry, Publisher, publish_batch};
+use crate::uow::Uow;
+
+impl Pipeline<Envelope> {
+    /// Publishes each unit's event: adds the standard tags (the event's own tags win),
+    /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
+    /// own entry's result.
+    pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
+        self.stage(move |flow| {
+            // The standard tags are the same for every event of this run: write them once.
+            let standard = OnceLock::new();
+            map_units(flow, move |uow: Uow<Envelope>| {
+                let (uow, event) = uow.replace(());
+                match guarded("publish", || {
+                    Ok::<_, StepError>(prepare(&uow, &event, &standard))
+                }) {
+                    Ok(entry) => Ok(uow.with_value(entry)),
+                    Err(error) => Err(Settled::failed(uow.members, error)),
+                }
+            })
+        })
+        .send(publisher, concurrency)
+    }
+}
+
+impl Pipeline<PublishEntry> {
+    /// Sends entries already built (a message for a topic or queue, say, that is not an
+    /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
+    /// `concurrency` requests at a time. Each unit ends by its own entry's result.
+    pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
+        let limits = publisher.limits();
+        let sizer = Arc::clone(&publisher);
+        self.batch(limits, move |uow| sizer.entry_size(&uow.value))
+            .stage(move |flow| {
+                let publisher = Arc::clone(&publisher);
+                flow.map(move |item| {
+                    let publisher = Arc::clone(&publisher);
+                    async move {
+                        let batch = match item {
+                            Ok(batch) => batch,
+                            Err(settled) => return vec![Err(settled)],
+                        };
+                        let (_, units) = batch.replace(());
+                        let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) =
+                            units.into_iter().map(|uow| uow.replace(())).unzip();
+                        let results = publish_batch(publisher.as_ref(), &entries).await;
+                        units
+                            .into_iter()
+                            .zip(results)
+                            .map(|(uow, result)| match result {
+                                Ok(()) => Ok(uow),
+                                Err(error) => Err(Settled::failed(uow.members, error)),
+                            })
+                            .collect()
+                    }
+                })
+                .buffered(concurrency.max(1))
+                .flat_map(futures::stream::iter)
+                .boxed()
+            })
+    }
+}
+
+/// The entry for an event: its JSON with the standard tags.
+fn prepare(uow: &Uow<()>, event: &Envelope, standard: &OnceLock<String>) -> PublishEntry {
+    let json = if event.tags().is_empty() {
+        let tags = standard.get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline));
+        event.to_json_with_raw_tags(tags)
+    } else {
+        event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline)
+    };
+    PublishEntry {
+        event_type: event.event_type().to_string(),
+        id: Some(event.id().to_string()),
+        partition_key: event.partition_key().map(str::to_string),
+        json,
+    }
+}
