@@ -13,12 +13,12 @@ pub const DEFAULT_GROUP: &str = "default";
 
 /// The size SNS and SQS count for a message: its body and its `type` attribute.
 pub fn entry_size(entry: &PublishEntry) -> usize {
-    let attribute = if entry.event_type.is_empty() {
+    let attribute = if entry.event_type().is_empty() {
         0
     } else {
-        TYPE_ATTRIBUTE.len() + "String".len() + entry.event_type.len()
+        TYPE_ATTRIBUTE.len() + "String".len() + entry.event_type().len()
     };
-    entry.json.len() + attribute
+    entry.json().len() + attribute
 }
 
 /// True for a FIFO topic or queue (its name ends in `.fifo`).
@@ -28,19 +28,19 @@ pub fn is_fifo(target: &str) -> bool {
 
 /// The message group of a FIFO message.
 pub fn group_id(entry: &PublishEntry) -> &str {
-    entry.partition_key.as_deref().unwrap_or(DEFAULT_GROUP)
+    entry.partition_key().unwrap_or(DEFAULT_GROUP)
 }
 
 /// Why a message cannot be sent to `service` (limit `max_bytes`) at all.
 pub fn check_entry(entry: &PublishEntry, service: &str, max_bytes: usize) -> Result<(), StepError> {
-    if entry.json.is_empty() {
+    if entry.json().is_empty() {
         return Err(StepError::permanent("the message is empty").with_name("InvalidEntry"));
     }
     let size = entry_size(entry);
     if size > max_bytes {
         return Err(StepError::permanent(format!(
             "the message `{}` weighs {size} bytes, over {service}'s {max_bytes}-byte limit",
-            entry.event_type
+            entry.event_type()
         ))
         .with_name("MessageTooLarge"));
     }

@@ -57,7 +57,7 @@ async fn a_pipeline_publishes_to_the_bus_and_a_rule_delivers_every_event() {
         .on_type("order-*")
         .map(|uow| {
             Envelope::builder("order-placed-v1")
-                .id(uow.event.id().to_string())
+                .id(uow.event.id())
                 .partition_key(uow.partition_key())
                 .entity("order", &uow.event.entity::<Value>()?)
                 .build()

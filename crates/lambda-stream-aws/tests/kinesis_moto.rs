@@ -126,12 +126,7 @@ async fn a_stream_that_does_not_exist_fails_each_record_as_permanent() {
     let mut settings = KinesisConfig::new(format!("missing-{}", uuid::Uuid::new_v4().simple()));
     settings.retry = lambda_stream_aws::RetryPolicy::none();
     let publisher = KinesisPublisher::new(aws_sdk_kinesis::Client::new(&config), settings);
-    let entry = lambda_stream::PublishEntry {
-        id: None,
-        event_type: "t".into(),
-        partition_key: Some("k".into()),
-        json: "{}".into(),
-    };
+    let entry = lambda_stream::PublishEntry::message("t", "{}").with_partition_key("k");
     let results = lambda_stream::Publisher::publish(&publisher, std::slice::from_ref(&entry)).await;
     let error = results[0]
         .as_ref()

@@ -1,231 +1,190 @@
-//! Prints the egress workload's throughput and peak memory beside the codec floor, measured
-//! side by side in one run on one core. Run with
-//! `cargo run --release -p lambda-stream-bench` (add `--features mimalloc` to measure under
-//! mimalloc instead of the system allocator; its options come from `MIMALLOC_*` variables).
+//! The benchmark command; `help` lists what it runs.
 
-use std::hint::black_box;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use lambda_stream::RecordsEvent;
-use lambda_stream_bench::{
-    CountingPublisher, RECORDS, RawRecordsEvent, base64_records, floor_base64_typed, floor_typed,
-    floor_value, handler, kinesis_event, kinesis_event_json, process, run_pipeline,
-    typed_kinesis_event,
+use lambda_stream_bench::compare::{self, Options};
+use lambda_stream_bench::measure::{Spread, ms, timed};
+use lambda_stream_bench::run::{Implementation, run};
+use lambda_stream_bench::workload::{
+    RECORDS, Workload, kinesis_event_json, read_like_the_runtime, records_in_largest_batch,
 };
 
-// Allocation and freeing are a third of the pipeline's time, so the allocator is a choice
-// worth measuring; a function picks it the same way, in its `main.rs`.
+// Built with `--features mimalloc`, the benchmark runs under mimalloc instead of the system
+// allocator (its options come from `MIMALLOC_*` variables).
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") {
-    "mimalloc"
-} else {
-    "the system allocator"
-};
+const HELP: &str = "\
+lambda-stream-bench: the library against the hand-written floor and the Node library.
 
-const ROUNDS: usize = 15;
-
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn time(run: impl FnOnce()) -> Duration {
-    let start = Instant::now();
-    run();
-    start.elapsed()
-}
-
-fn per_second(records: usize, time: Duration) -> f64 {
-    records as f64 / time.as_secs_f64()
-}
+  warm                 in this process: both workloads at 10,000 records and at 6 MB, the
+                       library and the floor taking turns (default; --rounds N, default 15)
+  compare              fresh processes taking turns, round after round: library, floor and,
+                       with --node DIR, the Node library (aws-lambda-stream 1.0 installed in DIR)
+                       [--rounds 5] [--passes 10] [--inputs target/bench-inputs]
+  coldstart --function PATH [--env NAME=VALUE]... [--node DIR] [--rounds 10]
+                       a function binary's init and first invocation under a local Runtime API,
+                       beside the Node library's module load
+  once --implementation library|floor --workload egress|listener --input FILE
+       [--records N] [--passes N]
+                       one process, one contender (what `compare` starts): prints a JSON line
+";
 
 fn main() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap_or_else(|e| panic!("runtime: {e}"));
-    let base_rss = rss_kib("VmRSS:");
+    let mut args = std::env::args().skip(1).collect::<Vec<_>>();
+    let command = if args.first().is_some_and(|a| !a.starts_with("--")) {
+        args.remove(0)
+    } else {
+        "warm".to_string()
+    };
+    let result = match command.as_str() {
+        "warm" => warm(&Args(args)),
+        "compare" => compare_command(&Args(args)),
+        "coldstart" => coldstart_command(&Args(args)),
+        "once" => once(&Args(args)),
+        "help" | "-h" | "--help" => {
+            print!("{HELP}");
+            Ok(())
+        }
+        other => Err(format!("unknown command `{other}`\n\n{HELP}")),
+    };
+    if let Err(error) = result {
+        eprintln!("lambda-stream-bench: {error}");
+        std::process::exit(1);
+    }
+}
 
-    // Peak memory first, in a process that has done nothing else yet: build the batch as
-    // the runtime hands it over, run it once.
-    let publisher = Arc::new(CountingPublisher::default());
-    let handler = handler(Arc::clone(&publisher));
-    let event = kinesis_event(RECORDS);
-    // Building the event (JSON text, then parsing it, as the runtime does) has its own peak;
-    // reset the high-water mark so the peak below is the batch's processing, input included.
-    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
-    let input_rss = rss_kib("VmRSS:");
-    let delivered = runtime.block_on(run_pipeline(&handler, event));
-    let peak_rss = rss_kib("VmHWM:");
-    assert_eq!(
-        delivered,
-        RECORDS * 3 / 4,
-        "3 of 4 records are thing-* events"
+/// The command line after the command: `--name value` pairs.
+struct Args(Vec<String>);
+
+impl Args {
+    fn all(&self, name: &str) -> Vec<&str> {
+        self.0
+            .windows(2)
+            .filter(|w| w[0] == name)
+            .map(|w| w[1].as_str())
+            .collect()
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.all(name).into_iter().next_back()
+    }
+
+    fn number(&self, name: &str, default: usize) -> Result<usize, String> {
+        self.get(name).map_or(Ok(default), |v| {
+            v.parse().map_err(|e| format!("{name} {v}: {e}"))
+        })
+    }
+}
+
+fn warm(args: &Args) -> Result<(), String> {
+    let rounds = args.number("--rounds", 15)?;
+    println!(
+        "In one process, the library and the floor taking turns, {rounds} rounds, {}:",
+        if cfg!(feature = "mimalloc") {
+            "mimalloc"
+        } else {
+            "the system allocator"
+        }
     );
-
-    // The measurements take turns, round after round, so a noisy neighbour slows them alike;
-    // each figure is the best of its rounds.
-    let json = kinesis_event_json(RECORDS);
-    let event = typed_kinesis_event(RECORDS);
-    let encoded = base64_records(&event);
-    let envelopes: Vec<lambda_stream::Envelope> =
-        (0..RECORDS).map(lambda_stream_bench::envelope).collect();
-    let mut best = [Duration::MAX; 11];
-    for _ in 0..ROUNDS {
-        let fresh: RecordsEvent = serde_json::from_slice(&json).unwrap_or_default();
-        let mut report = None;
-        let timings = [
-            time(|| {
-                report = Some(black_box(runtime.block_on(process(&handler, fresh))));
-            }),
-            time(|| drop(report.take())),
-            time(|| {
-                let event: RecordsEvent = serde_json::from_slice(&json).unwrap_or_default();
-                black_box(runtime.block_on(run_pipeline(&handler, event)));
-            }),
-            time(|| {
-                black_box(serde_json::from_slice::<RecordsEvent>(&json).unwrap_or_default());
-            }),
-            time(|| {
-                black_box(floor_typed(black_box(&event)));
-            }),
-            time(|| {
-                black_box(floor_base64_typed(black_box(&encoded)));
-            }),
-            time(|| {
-                black_box(floor_value(black_box(&event)));
-            }),
-            time(|| {
-                black_box(serde_json::from_slice::<RawRecordsEvent>(&json).ok());
-            }),
-            {
-                let raw: Option<RawRecordsEvent> = serde_json::from_slice(&json).ok();
-                time(|| drop(black_box(raw)))
-            },
-            time(|| {
-                black_box(lambda_stream_bench::build_put_events(black_box(&envelopes)));
-            }),
-            time(|| {
-                black_box(lambda_stream_bench::build_put_records(black_box(
-                    &envelopes,
-                )));
-            }),
-        ];
-        for (b, t) in best.iter_mut().zip(timings) {
-            *b = (*b).min(t);
+    for workload in Workload::ALL {
+        for records in [RECORDS, records_in_largest_batch(workload)] {
+            let json = kinesis_event_json(workload, records);
+            let mut library = Vec::new();
+            let mut floor = Vec::new();
+            let mut read = Vec::new();
+            for _ in 0..rounds {
+                library.push(run(Implementation::Library, workload, &json, records, 2).warm_ms[0]);
+                floor.push(run(Implementation::Floor, workload, &json, records, 2).warm_ms[0]);
+                let (time, event) = timed(|| {
+                    read_like_the_runtime::<lambda_stream::RecordsEvent>(&json)
+                        .map(|e| e.records().len())
+                });
+                std::hint::black_box(event.ok());
+                read.push(ms(time));
+            }
+            let (library, floor, read) =
+                (Spread::of(&library), Spread::of(&floor), Spread::of(&read));
+            println!(
+                "  {:<8} {records:>6} records ({:>4.1} MB): library {:>6.2} ms ({:>8.0}/s), floor {:>6.2} ms, library / floor {:.2}x (medians; reading the event alone {:.2} ms)",
+                workload.name(),
+                json.len() as f64 / (1024.0 * 1024.0),
+                library.median,
+                records as f64 / (library.median / 1e3),
+                floor.median,
+                library.median / floor.median,
+                read.median,
+            );
         }
     }
-    let [
-        work,
-        free_batch,
-        end_to_end,
-        parse_event,
-        typed,
-        base64_typed,
-        value,
-        parse_raw_records,
-        free_raw_records,
-        put_events_requests,
-        put_records_requests,
-    ] = best;
-    let pipeline = work + free_batch;
+    Ok(())
+}
 
-    let avg_bytes = event
-        .records
-        .iter()
-        .map(|r| r.kinesis.data.0.len())
-        .sum::<usize>()
-        / RECORDS;
-    println!(
-        "lambda-stream egress benchmark: {RECORDS} Kinesis records of {avg_bytes} bytes, one core, {ALLOCATOR_NAME}, best of {ROUNDS}"
-    );
-    println!(
-        "  filter thing-* (3 of 4) -> map to external envelope -> publish in EventBridge batches"
-    );
-    let row = |label: &str, time: Duration| {
-        println!(
-            "  {label:<62} {:>8.2} ms {:>10.0} records/s",
-            time.as_secs_f64() * 1e3,
-            per_second(RECORDS, time)
-        );
+fn compare_command(args: &Args) -> Result<(), String> {
+    let options = Options {
+        rounds: args.number("--rounds", 5)?,
+        passes: args.number("--passes", 10)?,
+        node: args.get("--node").map(PathBuf::from),
+        inputs: PathBuf::from(args.get("--inputs").unwrap_or("target/bench-inputs")),
     };
-    let ratio = |label: &str, a: Duration, b: Duration| {
-        println!("  {label:<62} {:>8.2}x", a.as_secs_f64() / b.as_secs_f64());
-    };
-    println!();
-    row(
-        "pipeline (decoded Lambda event -> published batches)",
-        pipeline,
-    );
-    row("  of which the pipeline's own work", work);
-    row(
-        "  of which freeing the Lambda event (aws_lambda_events)",
-        free_batch,
-    );
-    row("end to end (Lambda JSON bytes -> published)", end_to_end);
-    row(
-        "  of which parsing the Lambda event (aws_lambda_events)",
-        parse_event,
-    );
-    row(
-        "  (were each record kept as raw JSON: parsing the event)",
-        parse_raw_records,
-    );
-    row(
-        "  (were each record kept as raw JSON: freeing the event)",
-        free_raw_records,
-    );
-    row(
-        "floor: serde typed borrowed envelope parse+serialize",
-        typed,
-    );
-    row(
-        "floor: base64 decode + typed parse + serialize",
-        base64_typed,
-    );
-    row("floor: serde_json::Value parse+serialize", value);
-    row(
-        "sink: building PutEvents requests (serialize + SDK entries)",
-        put_events_requests,
-    );
-    row(
-        "sink: building PutRecords requests (serialize + SDK entries)",
-        put_records_requests,
-    );
-    println!();
-    ratio("pipeline / typed floor", pipeline, typed);
-    ratio("pipeline's own work / typed floor", work, typed);
-    ratio("pipeline / base64 + typed floor", pipeline, base64_typed);
-    ratio("pipeline / Value floor", pipeline, value);
-    println!();
+    if let Some(node) = &options.node
+        && !node.join("node_modules").join("aws-lambda-stream").exists()
+    {
+        return Err(format!(
+            "{} has no node_modules/aws-lambda-stream: run `npm ci` there (scripts/bench does)",
+            node.display()
+        ));
+    }
+    compare::compare(&options)
+}
+
+fn coldstart_command(args: &Args) -> Result<(), String> {
+    let function = args
+        .get("--function")
+        .ok_or("coldstart needs --function PATH (a release build of a function)")?;
+    let env: Vec<(String, String)> = args
+        .all("--env")
+        .into_iter()
+        .map(|pair| {
+            pair.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("--env {pair}: expected NAME=VALUE"))
+        })
+        .collect::<Result<_, _>>()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(lambda_stream_bench::coldstart::report(
+        std::path::Path::new(function),
+        &env,
+        args.get("--node").map(std::path::Path::new),
+        args.number("--rounds", 10)?,
+    ))
+}
+
+fn once(args: &Args) -> Result<(), String> {
+    let implementation = args
+        .get("--implementation")
+        .and_then(Implementation::from_name)
+        .ok_or("once needs --implementation library|floor")?;
+    let workload = args
+        .get("--workload")
+        .and_then(Workload::from_name)
+        .ok_or("once needs --workload egress|listener")?;
+    let input = args.get("--input").ok_or("once needs --input FILE")?;
+    let json = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
+    let records = args.number("--records", 0)?;
+    let passes = args.number("--passes", 1)?;
+    let result = run(implementation, workload, &json, records, passes);
+    // Keep the input alive to the end, as the runtime holds the invocation's body.
+    std::hint::black_box(&json);
     println!(
-        "  RSS at start {:.1} MB, with the batch in memory {:.1} MB, peak while processing it {:.1} MB{}",
-        base_rss as f64 / 1024.0,
-        input_rss as f64 / 1024.0,
-        peak_rss as f64 / 1024.0,
-        if reset {
-            ""
-        } else {
-            " (peak not reset: includes building the input)"
-        }
+        "{}",
+        serde_json::to_string(&result).map_err(|e| e.to_string())?
     );
-    println!(
-        "  published {} entries in {} requests",
-        publisher.entries.load(std::sync::atomic::Ordering::Relaxed),
-        publisher
-            .requests
-            .load(std::sync::atomic::Ordering::Relaxed)
-    );
+    std::thread::sleep(Duration::ZERO);
+    Ok(())
 }

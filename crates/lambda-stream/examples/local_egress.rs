@@ -45,7 +45,7 @@ fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
                 .total
                 .ok_or_else(|| StepError::permanent(format!("order {} has no total", order.id)))?;
             Envelope::builder("order-placed-v1")
-                .id(uow.event.id().to_string())
+                .id(uow.event.id())
                 .timestamp(uow.event.timestamp())
                 .partition_key(order.id)
                 .entity(
@@ -68,7 +68,7 @@ fn notify_customers(topic: Arc<InMemoryPublisher>) -> Pipeline<()> {
         .map(|uow| {
             let payment: serde_json::Value = uow.event.entity()?;
             Envelope::builder("customer-notified")
-                .id(uow.event.id().to_string())
+                .id(uow.event.id())
                 .partition_key(uow.partition_key())
                 .entity(
                     "notification",
@@ -174,11 +174,11 @@ async fn main() {
     );
     println!("Published to the bus (external events for the Order subsystem):");
     for entry in bus.published() {
-        println!("  {}", entry.json);
+        println!("  {}", entry.json());
     }
     println!("\nPublished to the notification topic:");
     for entry in topic.published() {
-        println!("  {}", entry.json);
+        println!("  {}", entry.json());
     }
     println!("\nFault events (resubmittable: each keeps its record verbatim):");
     for fault in faults.envelopes() {

@@ -21,6 +21,19 @@ pub(crate) fn get<'a>(text: &'a str, path: &[&str]) -> Option<Value<'a>> {
     Some(Value { raw })
 }
 
+/// The string at `path`, unescaped; borrowed from `text` when it has no escapes. The reader
+/// already knows whether it met an escape, so the string is not scanned twice.
+pub(crate) fn get_str<'a>(text: &'a str, path: &[&str]) -> Option<Cow<'a, str>> {
+    use sonic_rs::JsonValueTrait;
+    let found = sonic_rs::get_from_str(text, path.iter().copied()).ok()?;
+    let value = found.as_str()?;
+    let start = (value.as_ptr() as usize).wrapping_sub(text.as_ptr() as usize);
+    match text.get(start..start.wrapping_add(value.len())) {
+        Some(borrowed) if borrowed.as_ptr() == value.as_ptr() => Some(Cow::Borrowed(borrowed)),
+        _ => Some(Cow::Owned(value.to_string())),
+    }
+}
+
 impl<'a> Value<'a> {
     /// The JSON text.
     pub(crate) fn raw(&self) -> &'a str {
@@ -86,5 +99,11 @@ mod tests {
         assert!(get(text, &["a", "zz"]).is_none());
         assert!(get("not json", &["a"]).is_none());
         assert!(get("", &["a"]).is_none());
+        assert!(matches!(
+            get_str(text, &["a", "s"]),
+            Some(Cow::Borrowed(" 7 "))
+        ));
+        assert!(matches!(get_str(text, &["a", "b"]), Some(Cow::Owned(s)) if s == "x\ny"));
+        assert!(get_str(text, &["c"]).is_none());
     }
 }

@@ -12,52 +12,142 @@ use crate::error::StepError;
 use crate::pipeline::guarded_async;
 use crate::step::batch::BatchLimits;
 
-/// One event or message ready to send: its type, id, partition key and JSON.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One event or message ready to send: its JSON, its type, and its id and partition key if
+/// it has them.
+///
+/// An entry made from an envelope is one string: the type, id and key are read from the JSON
+/// written for the event, not copied beside it.
+#[derive(Clone)]
 pub struct PublishEntry {
-    /// The event type (EventBridge `DetailType`; a `type` message attribute on SNS and SQS).
-    pub event_type: String,
-    /// The event id, if any (the deduplication id on FIFO topics and queues).
-    pub id: Option<String>,
-    /// The partition key (Kinesis; the message group on FIFO topics and queues), if any.
-    pub partition_key: Option<String>,
-    /// The envelope, or the message, as JSON (EventBridge `Detail`, SNS `Message`, SQS body).
-    pub json: String,
+    json: String,
+    event_type: Part,
+    id: Option<Part>,
+    partition_key: Option<Part>,
+}
+
+/// Where a part of an entry lives: a span of its JSON, or a string of its own.
+#[derive(Clone)]
+enum Part {
+    In { start: u32, end: u32 },
+    Own(String),
+}
+
+impl Part {
+    fn get<'a>(&'a self, json: &'a str) -> &'a str {
+        match self {
+            Self::In { start, end } => json.get(*start as usize..*end as usize).unwrap_or(""),
+            Self::Own(s) => s,
+        }
+    }
+
+    /// The part at `span` of `json` if it reads `value` there, else a copy of `value`.
+    fn of(json: &str, span: Option<(usize, usize)>, value: &str) -> Self {
+        if let Some((start, end)) = span
+            && json.get(start..end) == Some(value)
+            && let (Ok(start), Ok(end)) = (u32::try_from(start), u32::try_from(end))
+        {
+            return Self::In { start, end };
+        }
+        Self::Own(value.to_string())
+    }
 }
 
 impl PublishEntry {
     /// Serializes an envelope.
     pub fn from_envelope(event: &Envelope) -> Self {
+        let (json, spans) = event.to_json_with_spans();
+        Self::from_written(event, json, spans)
+    }
+
+    /// An entry for `event` whose JSON is `json`, with the spans where its id, type and key
+    /// were written.
+    pub(crate) fn from_written(
+        event: &Envelope,
+        json: String,
+        spans: crate::envelope::Spans,
+    ) -> Self {
+        let event_type = Part::of(&json, spans.event_type, event.event_type());
+        let id = Some(Part::of(&json, spans.id, event.id()));
+        let partition_key = event
+            .partition_key()
+            .map(|key| Part::of(&json, spans.partition_key, key));
         Self {
-            event_type: event.event_type().to_string(),
-            id: Some(event.id().to_string()),
-            partition_key: event.partition_key().map(str::to_string),
-            json: event.to_json(),
+            json,
+            event_type,
+            id,
+            partition_key,
         }
     }
 
     /// A message that is not an envelope, of the given type.
     pub fn message(event_type: impl Into<String>, json: impl Into<String>) -> Self {
         Self {
-            event_type: event_type.into(),
+            json: json.into(),
+            event_type: Part::Own(event_type.into()),
             id: None,
             partition_key: None,
-            json: json.into(),
         }
     }
 
     /// Sets the id.
     #[must_use]
     pub fn with_id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
+        self.id = Some(Part::Own(id.into()));
         self
     }
 
     /// Sets the partition key.
     #[must_use]
     pub fn with_partition_key(mut self, key: impl Into<String>) -> Self {
-        self.partition_key = Some(key.into());
+        self.partition_key = Some(Part::Own(key.into()));
         self
+    }
+
+    /// The envelope, or the message, as JSON (EventBridge `Detail`, SNS `Message`, SQS body).
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// The event type (EventBridge `DetailType`; a `type` message attribute on SNS and SQS).
+    pub fn event_type(&self) -> &str {
+        self.event_type.get(&self.json)
+    }
+
+    /// The event id, if any (the deduplication id on FIFO topics and queues).
+    pub fn id(&self) -> Option<&str> {
+        self.id.as_ref().map(|p| p.get(&self.json))
+    }
+
+    /// The partition key (Kinesis; the message group on FIFO topics and queues), if any.
+    pub fn partition_key(&self) -> Option<&str> {
+        self.partition_key.as_ref().map(|p| p.get(&self.json))
+    }
+
+    /// The JSON, taken.
+    pub fn into_json(self) -> String {
+        self.json
+    }
+}
+
+impl PartialEq for PublishEntry {
+    fn eq(&self, other: &Self) -> bool {
+        self.json == other.json
+            && self.event_type() == other.event_type()
+            && self.id() == other.id()
+            && self.partition_key() == other.partition_key()
+    }
+}
+
+impl Eq for PublishEntry {}
+
+impl std::fmt::Debug for PublishEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PublishEntry")
+            .field("event_type", &self.event_type())
+            .field("id", &self.id())
+            .field("partition_key", &self.partition_key())
+            .field("json", &self.json)
+            .finish()
     }
 }
 
@@ -69,7 +159,7 @@ pub trait Publisher: Send + Sync + 'static {
 
     /// An entry's size as the service counts it against [`BatchLimits::max_bytes`].
     fn entry_size(&self, entry: &PublishEntry) -> usize {
-        entry.json.len() + entry.event_type.len()
+        entry.json().len() + entry.event_type().len()
     }
 
     /// Publishes one batch (within [`Publisher::limits`]) and returns one result per entry,
@@ -180,7 +270,7 @@ impl InMemoryPublisher {
     pub fn envelopes(&self) -> Vec<Envelope> {
         lock(&self.published)
             .iter()
-            .filter_map(|e| Envelope::from_slice(e.json.as_bytes()).ok())
+            .filter_map(|e| Envelope::from_slice(e.json().as_bytes()).ok())
             .collect()
     }
 

@@ -99,7 +99,7 @@ impl<'a> SourceRecord<'a> {
 
     /// A string field by path; `None` when it is missing or not a string.
     pub fn get_str(&self, path: &[&str]) -> Option<Cow<'a, str>> {
-        self.get(path).and_then(|f| f.as_str())
+        json::get_str(self.json.get(), path)
     }
 
     /// The record read as a `T`: the typed view, made on demand.

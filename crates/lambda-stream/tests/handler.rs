@@ -197,7 +197,7 @@ async fn a_failed_fault_publish_fails_the_invocation() {
 #[tokio::test]
 async fn a_partially_rejected_fault_publish_fails_the_invocation_too() {
     let faults = Arc::new(InMemoryPublisher::new().rejecting(|e| {
-        e.json
+        e.json()
             .contains(r#""id":"e1""#)
             .then(|| StepError::new("rejected"))
     }));
@@ -337,7 +337,7 @@ async fn dynamodb_trigger_end_to_end() {
                 .map(|uow| {
                     let raw: Value = uow.event.raw_as()?;
                     Envelope::builder("order-placed")
-                        .id(uow.event.id().to_string())
+                        .id(uow.event.id())
                         .partition_key(uow.partition_key())
                         .entity("order", &raw["new"])
                         .build()
@@ -416,6 +416,9 @@ async fn one_structured_summary_line_per_invocation() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = dispatcher::set_default(&Dispatch::new(json_logs));
+    // Tests on other threads run without a subscriber; a callsite they reached first may
+    // have been cached as never interesting. Ask again now that this thread has one.
+    lambda_stream::lambda_runtime::tracing::callsite::rebuild_interest_cache();
 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .pipeline(Pipeline::new("things").on_type("thing-*"))

@@ -445,7 +445,7 @@ async fn publish_tags_batches_to_limits_and_settles_each_entry() {
             })
             .rejecting(|entry| {
                 entry
-                    .json
+                    .json()
                     .contains("\"n\":5")
                     .then(|| StepError::retryable("ThrottlingException"))
             }),
@@ -454,7 +454,7 @@ async fn publish_tags_batches_to_limits_and_settles_each_entry() {
         .on_type("thing-*")
         .map(|uow| {
             Envelope::builder("thing-shared")
-                .id(uow.event.id().to_string())
+                .id(uow.event.id())
                 .timestamp(uow.event.timestamp())
                 .entity("thing", &json!({"n": n_of(uow)}))
                 .build()
@@ -510,7 +510,7 @@ async fn send_delivers_messages_that_are_not_envelopes() {
                 max_bytes: 1_000,
             })
             .rejecting(|e| {
-                e.json
+                e.json()
                     .contains("\"f1\":4")
                     .then(|| StepError::permanent("bad"))
             }),
@@ -520,16 +520,18 @@ async fn send_delivers_messages_that_are_not_envelopes() {
         .on_type("thing-*")
         .map(|uow| {
             let thing: serde_json::Value = uow.event.entity()?;
-            Ok(lambda_stream::PublishEntry {
-                id: None,
-                event_type: uow.event.event_type().to_string(),
-                partition_key: None,
-                json: json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
-            })
+            Ok::<_, StepError>(lambda_stream::PublishEntry::message(
+                uow.event.event_type(),
+                json!({"f1": thing["n"], "f2": thing["name"]}).to_string(),
+            ))
         })
         .send(topic.clone(), 1);
     let (report, faults) = run(pipeline, &things(7)).await;
-    let sent: Vec<String> = topic.published().into_iter().map(|e| e.json).collect();
+    let sent: Vec<String> = topic
+        .published()
+        .into_iter()
+        .map(|e| e.into_json())
+        .collect();
     assert_eq!(sent.len(), 6);
     assert!(
         sent.iter().all(|m| !m.contains("\"tags\"")),

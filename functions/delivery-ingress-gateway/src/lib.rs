@@ -72,7 +72,7 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
     };
     Envelope::builder(format!("delivery-{status}"))
         // The message id makes the event id: redeliveries publish the same event.
-        .id(uow.event.id().to_string())
+        .id(uow.event.id())
         .timestamp(uow.event.timestamp())
         .partition_key(delivery.order_id.clone())
         .entity("delivery", &delivery)

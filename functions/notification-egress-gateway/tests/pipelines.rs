@@ -68,7 +68,7 @@ async fn order_and_payment_events_become_notifications() {
     let sent: Vec<Notification> = topic
         .published()
         .iter()
-        .map(|e| serde_json::from_str(&e.json).expect("notification"))
+        .map(|e| serde_json::from_str(e.json()).expect("notification"))
         .collect();
     assert_eq!(
         sent,
@@ -87,7 +87,7 @@ async fn order_and_payment_events_become_notifications() {
             },
         ]
     );
-    assert_eq!(topic.published()[0].partition_key.as_deref(), Some("c1"));
+    assert_eq!(topic.published()[0].partition_key(), Some("c1"));
     // The payment without a customer is a fault with the record to resubmit.
     assert_eq!(faults.published().len(), 1);
     assert!(report.response.expect("ok").batch_item_failures.is_empty());

@@ -54,8 +54,8 @@ pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
         total: order.total,
         currency: order.currency,
     };
-    Envelope::builder(uow.event.event_type().to_string())
-        .id(uow.event.id().to_string())
+    Envelope::builder(uow.event.event_type())
+        .id(uow.event.id())
         .timestamp(uow.event.timestamp())
         .partition_key(order.id)
         .tag("version", i64::from(CONTRACT_VERSION))

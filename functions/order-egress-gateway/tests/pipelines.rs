@@ -70,7 +70,8 @@ async fn internal_orders_become_external_orders_without_private_fields() {
             currency: Some("EUR".into()),
         }
     );
-    let json = &external.published()[0].json;
+    let published = external.published();
+    let json = published[0].json();
     for private in [
         "customerId",
         "customerAddress",
@@ -117,15 +118,15 @@ async fn what_the_gateway_publishes_matches_the_committed_contract() {
     for entry in external.published() {
         let contract = customer_contracts::CONTRACTS
             .iter()
-            .find(|c| c.event_type == entry.event_type)
+            .find(|c| c.event_type == entry.event_type())
             .expect("a contract for every published type");
         let schema = committed_schema(contract).expect("the committed schema");
-        let event: serde_json::Value = serde_json::from_str(&entry.json).expect("JSON");
+        let event: serde_json::Value = serde_json::from_str(entry.json()).expect("JSON");
         assert_eq!(
             validate(&schema, &event),
             Vec::<String>::new(),
             "{}",
-            entry.json
+            entry.json()
         );
     }
 }

@@ -251,12 +251,14 @@ impl WebhookGateway {
             Mapped::Event(event) => *event,
             Mapped::Ignored { kind } => return Ok(Accepted::Ignored { kind }),
         };
-        let entry = PublishEntry {
-            event_type: event.event_type().to_string(),
-            id: Some(event.id().to_string()),
-            partition_key: event.partition_key().map(str::to_string),
-            json: event.to_json_with_tags(&self.settings.tags, PIPELINE),
-        };
+        let mut entry = PublishEntry::message(
+            event.event_type(),
+            event.to_json_with_tags(&self.settings.tags, PIPELINE),
+        )
+        .with_id(event.id());
+        if let Some(key) = event.partition_key() {
+            entry = entry.with_partition_key(key);
+        }
         let results = self.bus.publish(std::slice::from_ref(&entry)).await;
         match results.into_iter().next() {
             Some(Ok(())) => Ok(Accepted::Published {

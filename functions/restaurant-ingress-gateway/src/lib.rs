@@ -64,7 +64,7 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
             .entity("restaurant", &serde_json::json!({"id": restaurant.id})),
     };
     builder
-        .id(uow.event.id().to_string())
+        .id(uow.event.id())
         .timestamp(uow.event.timestamp())
         .partition_key(restaurant.id)
         .build()

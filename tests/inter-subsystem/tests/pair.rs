@@ -146,7 +146,7 @@ fn restaurant_order_intake(bus: Arc<dyn Publisher>) -> StreamHandler<KinesisSour
     let to_internal = |uow: &Uow<()>| -> Result<Envelope, StepError> {
         let order: OrderV1 = uow.event.field(ORDER_PLACED.entity_field)?;
         Envelope::builder("order-received")
-            .id(uow.event.id().to_string())
+            .id(uow.event.id())
             .partition_key(order.restaurant_id.clone())
             .entity(
                 "ticket",
@@ -183,7 +183,7 @@ fn restaurant_menu_sharing(external: Arc<dyn Publisher>) -> StreamHandler<Kinesi
             }],
         };
         Envelope::builder(RESTAURANT_MENU_PUBLISHED.event_type)
-            .id(uow.event.id().to_string())
+            .id(uow.event.id())
             .partition_key(restaurant.id.clone())
             .tag("version", i64::from(RESTAURANT_MENU_PUBLISHED.version))
             .entity(RESTAURANT_MENU_PUBLISHED.entity_field, &restaurant)

@@ -16,12 +16,12 @@ pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 /// The size PutEvents counts for an entry published with `source`.
 pub fn entry_size(source: &str, entry: &PublishEntry) -> usize {
-    source.len() + entry.event_type.len() + entry.json.len()
+    source.len() + entry.event_type().len() + entry.json().len()
 }
 
 /// Why an entry cannot be sent at all, checked before calling the service.
 pub fn check_entry(source: &str, entry: &PublishEntry) -> Result<(), StepError> {
-    if entry.event_type.is_empty() {
+    if entry.event_type().is_empty() {
         return Err(
             StepError::permanent("the event has no type to use as DetailType")
                 .with_name("InvalidEntry"),
@@ -31,7 +31,7 @@ pub fn check_entry(source: &str, entry: &PublishEntry) -> Result<(), StepError> 
     if size > MAX_REQUEST_BYTES {
         return Err(StepError::permanent(format!(
             "the event `{}` weighs {size} bytes as a PutEvents entry, over the {MAX_REQUEST_BYTES}-byte limit",
-            entry.event_type
+            entry.event_type()
         ))
         .with_name("EntryTooLarge"));
     }
@@ -50,8 +50,8 @@ pub fn sdk_entries(
             PutEventsRequestEntry::builder()
                 .event_bus_name(bus_name)
                 .source(source)
-                .detail_type(&entry.event_type)
-                .detail(&entry.json)
+                .detail_type(entry.event_type())
+                .detail(entry.json())
                 .build()
         })
         .collect()
@@ -62,12 +62,7 @@ mod tests {
     use super::*;
 
     fn entry(event_type: &str, json: &str) -> PublishEntry {
-        PublishEntry {
-            id: None,
-            event_type: event_type.into(),
-            partition_key: None,
-            json: json.into(),
-        }
+        PublishEntry::message(event_type, json)
     }
 
     #[test]

@@ -117,7 +117,7 @@ mod tests {
             let types = request
                 .entries
                 .iter()
-                .map(|e| e.event_type.clone())
+                .map(|e| e.event_type().to_string())
                 .collect();
             self.calls.lock().expect("lock").push(types);
             let answer = self.answers.lock().expect("lock").pop();
@@ -135,12 +135,7 @@ mod tests {
 
     fn entries(n: usize) -> Vec<PublishEntry> {
         (0..n)
-            .map(|i| PublishEntry {
-                id: None,
-                event_type: format!("t{i}"),
-                partition_key: None,
-                json: "{}".into(),
-            })
+            .map(|i| PublishEntry::message(format!("t{i}"), "{}"))
             .collect()
     }
 
@@ -252,7 +247,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn oversized_entries_fail_without_a_call_and_the_rest_go() {
         let mut batch = entries(2);
-        batch[1].json = format!(r#"{{"p":"{}"}}"#, "x".repeat(300 * 1024));
+        batch[1] = PublishEntry::message("t1", format!(r#"{{"p":"{}"}}"#, "x".repeat(300 * 1024)));
         let api = Scripted::new(vec![Ok(vec![EntryOutcome::Accepted])]);
         let results = put_events_with_retry(&api, "bus", "custom", None, &policy(3), &batch).await;
         assert!(results[0].is_ok());

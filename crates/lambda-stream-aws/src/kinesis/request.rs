@@ -22,25 +22,21 @@ const GENERATED_KEY_LEN: usize = 36;
 
 /// The size Kinesis counts for a record: its data and its partition key, in bytes.
 pub fn entry_size(entry: &PublishEntry) -> usize {
-    entry.json.len()
-        + entry
-            .partition_key
-            .as_ref()
-            .map_or(GENERATED_KEY_LEN, String::len)
+    entry.json().len() + entry.partition_key().map_or(GENERATED_KEY_LEN, str::len)
 }
 
 /// The partition key to send: the event's, or a random one for events without a key (they
 /// have no order to keep).
 pub fn partition_key(entry: &PublishEntry) -> String {
-    match &entry.partition_key {
-        Some(key) => key.clone(),
+    match entry.partition_key() {
+        Some(key) => key.to_string(),
         None => uuid::Uuid::new_v4().to_string(),
     }
 }
 
 /// Why a record cannot be sent at all, checked before calling the service.
 pub fn check_entry(entry: &PublishEntry) -> Result<(), StepError> {
-    if let Some(key) = &entry.partition_key {
+    if let Some(key) = entry.partition_key() {
         let chars = key.chars().count();
         if chars == 0 || chars > MAX_PARTITION_KEY_CHARS {
             return Err(StepError::permanent(format!(
@@ -53,7 +49,7 @@ pub fn check_entry(entry: &PublishEntry) -> Result<(), StepError> {
     if size > MAX_RECORD_BYTES {
         return Err(StepError::permanent(format!(
             "the event `{}` weighs {size} bytes as a Kinesis record, over the {MAX_RECORD_BYTES}-byte limit",
-            entry.event_type
+            entry.event_type()
         ))
         .with_name("RecordTooLarge"));
     }
@@ -68,7 +64,7 @@ pub fn sdk_entries(entries: &[&PublishEntry]) -> Result<Vec<PutRecordsRequestEnt
         .map(|entry| {
             PutRecordsRequestEntry::builder()
                 .partition_key(partition_key(entry))
-                .data(Blob::new(entry.json.as_bytes()))
+                .data(Blob::new(entry.json().as_bytes()))
                 .build()
                 .map_err(|e| e.to_string())
         })
@@ -80,11 +76,10 @@ mod tests {
     use super::*;
 
     fn entry(key: Option<&str>, json: String) -> PublishEntry {
-        PublishEntry {
-            id: None,
-            event_type: "t".into(),
-            partition_key: key.map(str::to_string),
-            json,
+        let entry = PublishEntry::message("t", json);
+        match key {
+            Some(key) => entry.with_partition_key(key),
+            None => entry,
         }
     }
 

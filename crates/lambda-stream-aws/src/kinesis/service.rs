@@ -121,12 +121,7 @@ mod tests {
             calls: Mutex::new(Vec::new()),
         };
         let entries: Vec<PublishEntry> = (0..4)
-            .map(|i| PublishEntry {
-                id: None,
-                event_type: "t".into(),
-                partition_key: Some(format!("k{i}")),
-                json: "{}".into(),
-            })
+            .map(|i| PublishEntry::message("t", "{}").with_partition_key(format!("k{i}")))
             .collect();
         let policy = RetryPolicy {
             max_attempts: 3,

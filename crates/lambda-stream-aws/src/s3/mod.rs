@@ -125,7 +125,7 @@ impl ClaimCheckPublisher {
     /// The pointer that would travel for an oversized entry (`None` when the entry is not
     /// an envelope, and so cannot be claim-checked).
     fn pointer_for(&self, entry: &PublishEntry) -> Option<(Envelope, Envelope)> {
-        let event = Envelope::from_slice(entry.json.as_bytes()).ok()?;
+        let event = Envelope::from_slice(entry.json().as_bytes()).ok()?;
         let key = request::object_key(&self.store.prefix, &event);
         let pointer = request::pointer_envelope(
             &event,
@@ -174,7 +174,7 @@ impl Publisher for ClaimCheckPublisher {
                     outgoing.push((i, entry.clone()));
                     continue;
                 };
-                match self.store.store(&event, &entry.json).await {
+                match self.store.store(&event, entry.json()).await {
                     Ok(pointer) => {
                         let small = request::pointer_envelope(&event, pointer);
                         outgoing.push((i, request::pointer_entry(entry, &small)));

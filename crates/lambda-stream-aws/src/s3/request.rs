@@ -42,12 +42,14 @@ pub fn pointer_envelope(event: &Envelope, pointer: S3Pointer) -> Envelope {
 
 /// The entry for a pointer envelope, keeping the original entry's type and key.
 pub fn pointer_entry(original: &PublishEntry, pointer: &Envelope) -> PublishEntry {
-    PublishEntry {
-        event_type: original.event_type.clone(),
-        id: original.id.clone(),
-        partition_key: original.partition_key.clone(),
-        json: pointer.to_json(),
+    let mut entry = PublishEntry::message(original.event_type(), pointer.to_json());
+    if let Some(id) = original.id() {
+        entry = entry.with_id(id);
     }
+    if let Some(key) = original.partition_key() {
+        entry = entry.with_partition_key(key);
+    }
+    entry
 }
 
 #[cfg(test)]

@@ -30,11 +30,11 @@ pub fn sdk_entries(
         .map(|(i, entry)| {
             let mut builder = SendMessageBatchRequestEntry::builder()
                 .id(i.to_string())
-                .message_body(&entry.json);
-            if !entry.event_type.is_empty() {
+                .message_body(entry.json());
+            if !entry.event_type().is_empty() {
                 let attribute = MessageAttributeValue::builder()
                     .data_type("String")
-                    .string_value(&entry.event_type)
+                    .string_value(entry.event_type())
                     .build()
                     .map_err(|e| e.to_string())?;
                 builder = builder.message_attributes(TYPE_ATTRIBUTE, attribute);
@@ -42,7 +42,7 @@ pub fn sdk_entries(
             if fifo {
                 builder = builder
                     .message_group_id(crate::message::group_id(entry))
-                    .set_message_deduplication_id(entry.id.clone());
+                    .set_message_deduplication_id(entry.id().map(str::to_string));
             }
             builder.build().map_err(|e| e.to_string())
         })

@@ -41,7 +41,7 @@ pub(crate) fn index(text: &str) -> Result<Index, EnvelopeError> {
 /// when `type` comes early (as every producer writes it). `None` when the text has no such
 /// string field or is not JSON: the full read then says why.
 pub(crate) fn peek_type(text: &str) -> Option<std::borrow::Cow<'_, str>> {
-    crate::json::get(text, &["type"])?.as_str()
+    crate::json::get_str(text, &["type"])
 }
 
 struct IndexSeed<'t> {
@@ -202,19 +202,39 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
-/// Appends `s` as a JSON string.
-pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
-    // Writing a string into a `Vec` cannot fail.
-    if serde_json::to_writer(&mut *out, s).is_err() {
-        out.extend_from_slice(b"\"\"");
+/// Appends `s` as a JSON string. Most strings need no escaping and are copied as they are;
+/// the others are escaped by serde_json, so the output is exactly serde_json's.
+///
+/// Returns where `s` itself is in `out` when it was copied as it is.
+pub(crate) fn write_str(out: &mut String, s: &str) -> Option<(usize, usize)> {
+    if s.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
+        out.push('"');
+        let start = out.len();
+        out.push_str(s);
+        let end = out.len();
+        out.push('"');
+        Some((start, end))
+    } else {
+        // Serializing a string cannot fail.
+        out.push_str(serde_json::to_string(s).as_deref().unwrap_or("\"\""));
+        None
     }
 }
 
 /// Appends `"name":`.
-pub(crate) fn write_key(out: &mut Vec<u8>, name: &str, first: bool) {
+pub(crate) fn write_key(out: &mut String, name: &str, first: bool) {
     if !first {
-        out.push(b',');
+        out.push(',');
     }
     write_str(out, name);
-    out.push(b':');
+    out.push(':');
+}
+
+/// Where the standard strings were written in an envelope's JSON (when they needed no
+/// escaping), so a publish entry can point at them instead of copying them.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Spans {
+    pub(crate) id: Option<(usize, usize)>,
+    pub(crate) event_type: Option<(usize, usize)>,
+    pub(crate) partition_key: Option<(usize, usize)>,
 }

@@ -26,10 +26,11 @@ pub mod tags;
 pub(crate) mod text;
 
 pub use builder::EnvelopeBuilder;
+pub(crate) use codec::Spans;
 pub use tags::{TagValue, Tags};
 
 use tags::TagsWithDefaults;
-use text::{Piece, SharedJson};
+use text::{Piece, SharedJson, Text};
 
 /// A domain event: `id`, `type`, `timestamp`, `partitionKey`, `tags`, one entity field named
 /// after the entity (`thing`, `order`, ...), and optional `raw`, `eem` and `s3`.
@@ -49,8 +50,9 @@ use text::{Piece, SharedJson};
 /// ```
 #[derive(Clone)]
 pub struct Envelope {
-    /// The JSON the envelope was read from, which its spans point into.
-    text: Option<Arc<str>>,
+    /// The text its spans point into: the JSON it was read from (shared), or the buffer a
+    /// builder wrote its pieces into.
+    text: Text,
     /// True while the envelope is exactly `text`, so it is written back as it came.
     pristine: bool,
     id: Piece,
@@ -166,29 +168,30 @@ impl RecordFacts {
 
 impl Envelope {
     /// Starts building an event of the given type.
-    pub fn builder(event_type: impl Into<String>) -> EnvelopeBuilder {
-        EnvelopeBuilder::new(event_type.into())
+    pub fn builder(event_type: impl AsRef<str>) -> EnvelopeBuilder {
+        EnvelopeBuilder::new(event_type.as_ref())
     }
 
     /// Parses an envelope from JSON bytes. `id`, `type` and `timestamp` are required.
     pub fn from_slice(json: &[u8]) -> Result<Self, EnvelopeError> {
         let text = std::str::from_utf8(json)
             .map_err(|e| EnvelopeError::Invalid(format!("the envelope is not UTF-8 text: {e}")))?;
-        Self::parse(Arc::from(text))
+        Self::parse(text)
     }
 
     /// Parses an envelope from JSON text, which it keeps and points into.
-    pub fn parse(text: impl Into<Arc<str>>) -> Result<Self, EnvelopeError> {
+    pub fn parse(text: impl Into<String>) -> Result<Self, EnvelopeError> {
         Self::parse_with(text.into(), &RecordFacts::default)
     }
 
     /// Parses an envelope, taking `id` and `timestamp` from `facts` when the producer left
     /// them out (`facts` is called only then). `type` is always required.
     pub fn parse_with(
-        text: Arc<str>,
+        text: String,
         facts: &dyn Fn() -> RecordFacts,
     ) -> Result<Self, EnvelopeError> {
         let index = codec::index(&text)?;
+        let text = Arc::new(text);
         let mut pristine = true;
         let event_type = match index.event_type {
             Some(t) if t.len() > 0 => t,
@@ -228,7 +231,7 @@ impl Envelope {
             None => Tags::new(),
         };
         Ok(Self {
-            text: Some(text),
+            text: Text::Shared(text),
             pristine,
             id,
             event_type,
@@ -243,7 +246,7 @@ impl Envelope {
     }
 
     fn text(&self) -> &str {
-        self.text.as_deref().unwrap_or("")
+        self.text.get()
     }
 
     fn changed(&mut self) {
@@ -439,7 +442,7 @@ impl Envelope {
         }
         let json = to_piece(name, value)?;
         self.changed();
-        let text = self.text.as_deref().unwrap_or("");
+        let text = self.text.get();
         match self.fields.iter_mut().find(|(n, _)| n.get(text) == name) {
             Some(slot) => slot.1 = json,
             None => self.fields.push((Piece::from(name), json)),
@@ -496,69 +499,91 @@ impl Envelope {
         if self.pristine {
             return self.text().trim().to_string();
         }
-        let mut out = Vec::with_capacity(self.estimated_json_len());
+        let mut out = String::with_capacity(self.estimated_json_len());
         self.write_json(&mut out, |out| self.tags.write_json(out));
-        into_string(out)
+        out
+    }
+
+    /// [`Envelope::to_json`], and where the id, type and key are in it.
+    pub(crate) fn to_json_with_spans(&self) -> (String, Spans) {
+        if self.pristine {
+            return (self.to_json(), Spans::default());
+        }
+        let mut out = String::with_capacity(self.estimated_json_len());
+        let spans = self.write_json(&mut out, |out| self.tags.write_json(out));
+        (out, spans)
     }
 
     /// The envelope as JSON with the standard tags it lacks (and `pipeline`) added; its own
     /// tags win. This is what `publish` writes, without copying the envelope.
     pub fn to_json_with_tags(&self, defaults: &Tags, pipeline: &str) -> String {
+        self.to_json_with_tags_and_spans(defaults, pipeline).0
+    }
+
+    /// [`Envelope::to_json_with_tags`], and where the id, type and key are in it.
+    pub(crate) fn to_json_with_tags_and_spans(
+        &self,
+        defaults: &Tags,
+        pipeline: &str,
+    ) -> (String, Spans) {
         let tags = TagsWithDefaults {
             tags: &self.tags,
             defaults,
             pipeline,
         };
         if tags.adds_nothing() {
-            return self.to_json();
+            return self.to_json_with_spans();
         }
         let extra = 16 * defaults.len() + pipeline.len() + 16;
-        let mut out = Vec::with_capacity(self.estimated_json_len() + extra);
-        self.write_json(&mut out, |out| tags.write_json(out));
-        into_string(out)
+        let mut out = String::with_capacity(self.estimated_json_len() + extra);
+        let spans = self.write_json(&mut out, |out| tags.write_json(out));
+        (out, spans)
     }
 
-    /// The envelope as JSON with `tags` (an already-written tags object) in place of its own.
-    pub(crate) fn to_json_with_raw_tags(&self, tags: &str) -> String {
-        let mut out = Vec::with_capacity(self.estimated_json_len() + tags.len());
-        self.write_json(&mut out, |out| out.extend_from_slice(tags.as_bytes()));
-        into_string(out)
+    /// The envelope as JSON with `tags` (an already-written tags object) in place of its own,
+    /// and where the id, type and key are in it.
+    pub(crate) fn to_json_with_raw_tags(&self, tags: &str) -> (String, Spans) {
+        let mut out = String::with_capacity(self.estimated_json_len() + tags.len());
+        let spans = self.write_json(&mut out, |out| out.push_str(tags));
+        (out, spans)
     }
 
-    fn write_json(&self, out: &mut Vec<u8>, write_tags: impl FnOnce(&mut Vec<u8>)) {
+    fn write_json(&self, out: &mut String, write_tags: impl FnOnce(&mut String)) -> Spans {
+        use std::fmt::Write as _;
         let text = self.text();
-        out.push(b'{');
+        let mut spans = Spans::default();
+        out.push('{');
         codec::write_key(out, "id", true);
-        codec::write_str(out, self.id.get(text));
+        spans.id = codec::write_str(out, self.id.get(text));
         codec::write_key(out, "type", false);
-        codec::write_str(out, self.event_type.get(text));
+        spans.event_type = codec::write_str(out, self.event_type.get(text));
         codec::write_key(out, "timestamp", false);
-        out.extend_from_slice(self.timestamp.to_string().as_bytes());
+        // Writing into a `String` cannot fail.
+        let _ = write!(out, "{}", self.timestamp);
         if let Some(key) = &self.partition_key {
             codec::write_key(out, "partitionKey", false);
-            codec::write_str(out, key.get(text));
+            spans.partition_key = codec::write_str(out, key.get(text));
         }
         codec::write_key(out, "tags", false);
         write_tags(out);
         for (name, value) in &self.fields {
             codec::write_key(out, name.get(text), false);
-            out.extend_from_slice(value.get(text).as_bytes());
+            out.push_str(value.get(text));
         }
         if let Some(raw) = &self.raw {
             codec::write_key(out, "raw", false);
-            out.extend_from_slice(raw.get(text).as_bytes());
+            out.push_str(raw.get(text));
         }
         if let Some(eem) = &self.eem {
             codec::write_key(out, "eem", false);
-            out.extend_from_slice(eem.get(text).as_bytes());
+            out.push_str(eem.get(text));
         }
         if let Some(s3) = &self.s3 {
             codec::write_key(out, "s3", false);
-            if serde_json::to_writer(&mut *out, s3).is_err() {
-                out.extend_from_slice(b"null");
-            }
+            out.push_str(serde_json::to_string(s3).as_deref().unwrap_or("null"));
         }
-        out.push(b'}');
+        out.push('}');
+        spans
     }
 
     /// About how long the JSON will be, so it is written into one allocation.
@@ -591,9 +616,9 @@ pub(crate) fn standard_tags_json(defaults: &Tags, pipeline: &str) -> String {
         defaults,
         pipeline,
     };
-    let mut out = Vec::with_capacity(256);
+    let mut out = String::with_capacity(256);
     tags.write_json(&mut out);
-    into_string(out)
+    out
 }
 
 fn to_piece<T: Serialize + ?Sized>(field: &str, value: &T) -> Result<Piece, EnvelopeError> {
@@ -603,11 +628,6 @@ fn to_piece<T: Serialize + ?Sized>(field: &str, value: &T) -> Result<Piece, Enve
             field: field.to_string(),
             source,
         })
-}
-
-fn into_string(out: Vec<u8>) -> String {
-    // Every piece written is UTF-8 text.
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 fn entity_hint(event_type: &str) -> String {
@@ -659,7 +679,7 @@ impl Serialize for Envelope {
 impl<'de> Deserialize<'de> for Envelope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let json = Box::<RawValue>::deserialize(deserializer)?;
-        Self::parse(Arc::<str>::from(json.get())).map_err(serde::de::Error::custom)
+        Self::parse(json.get()).map_err(serde::de::Error::custom)
     }
 }
 

@@ -75,14 +75,20 @@ impl TagValue {
     }
 
     /// Appends the value's JSON to `out`.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut String) {
+        use std::fmt::Write as _;
         match self {
-            Self::String(s) => super::codec::write_str(out, s),
-            Self::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
-            Self::Bool(true) => out.extend_from_slice(b"true"),
-            Self::Bool(false) => out.extend_from_slice(b"false"),
-            Self::Null => out.extend_from_slice(b"null"),
-            Self::Json(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            Self::String(s) => {
+                super::codec::write_str(out, s);
+            }
+            // Writing into a `String` cannot fail.
+            Self::Number(n) => {
+                let _ = write!(out, "{n}");
+            }
+            Self::Bool(true) => out.push_str("true"),
+            Self::Bool(false) => out.push_str("false"),
+            Self::Null => out.push_str("null"),
+            Self::Json(raw) => out.push_str(raw.get()),
         }
     }
 }
@@ -254,9 +260,9 @@ impl Tags {
     }
 
     /// Appends the tags' JSON object to `out`.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut String) {
         if let Some(raw) = &self.raw {
-            out.extend_from_slice(raw.get().as_bytes());
+            out.push_str(raw.get());
             return;
         }
         write_entries(out, self.iter(), std::iter::empty());
@@ -273,22 +279,18 @@ impl Tags {
 
 /// Writes a JSON object of `tags` followed by `more`.
 fn write_entries<'a>(
-    out: &mut Vec<u8>,
+    out: &mut String,
     tags: impl Iterator<Item = (&'a str, &'a TagValue)>,
     more: impl Iterator<Item = (&'a str, &'a TagValue)>,
 ) {
-    out.push(b'{');
+    out.push('{');
     let mut first = true;
     for (name, value) in tags.chain(more) {
-        if !first {
-            out.push(b',');
-        }
+        super::codec::write_key(out, name, first);
         first = false;
-        super::codec::write_str(out, name);
-        out.push(b':');
         value.write_json(out);
     }
-    out.push(b'}');
+    out.push('}');
 }
 
 impl PartialEq for Tags {
@@ -320,7 +322,7 @@ impl<'de> Deserialize<'de> for Tags {
         if !raw.get().starts_with('{') {
             return Err(de::Error::custom("`tags` must be an object"));
         }
-        let text: Arc<str> = Arc::from(raw.get());
+        let text = Arc::new(raw.get().to_string());
         let len = u32::try_from(text.len()).map_err(|_| de::Error::custom("tags too large"))?;
         let span = super::text::Piece::Span { start: 0, end: len };
         match SharedJson::new(text, &span) {
@@ -345,7 +347,7 @@ impl TagsWithDefaults<'_> {
     }
 
     /// Appends the JSON object to `out`.
-    pub(crate) fn write_json(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_json(&self, out: &mut String) {
         if self.adds_nothing() {
             self.tags.write_json(out);
             return;

@@ -138,11 +138,11 @@ fn facts_fill_in_only_what_is_missing_and_are_read_only_then() {
         calls.set(calls.get() + 1);
         RecordFacts::new(Some("rec-1".into())).timestamp(Some(42))
     };
-    let full = Envelope::parse_with(Arc::from(r#"{"id":"e","type":"x","timestamp":1}"#), &facts)
+    let full = Envelope::parse_with(r#"{"id":"e","type":"x","timestamp":1}"#.into(), &facts)
         .expect("valid");
     assert_eq!((full.id(), full.timestamp(), calls.get()), ("e", 1, 0));
     assert!(full.pristine);
-    let bare = Envelope::parse_with(Arc::from(r#"{"type":"x"}"#), &facts).expect("valid");
+    let bare = Envelope::parse_with(r#"{"type":"x"}"#.into(), &facts).expect("valid");
     assert_eq!((bare.id(), bare.timestamp(), calls.get()), ("rec-1", 42, 1));
     assert_eq!(
         bare.to_json(),
@@ -258,7 +258,7 @@ fn builder_sets_fields_and_rejects_standard_names() {
         })
         .entity_json(
             "x",
-            serde_json::value::RawValue::from_string("[1]".into()).expect("json"),
+            &serde_json::value::RawValue::from_string("[1]".into()).expect("json"),
         )
         .build()
         .expect("valid");

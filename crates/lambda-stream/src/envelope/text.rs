@@ -10,7 +10,7 @@ pub(crate) enum Piece {
     /// `text[start..end]` of the envelope's source text.
     Span { start: u32, end: u32 },
     /// Set by a step or a builder, or a string that had escapes in the source.
-    Owned(Box<str>),
+    Owned(String),
 }
 
 impl Piece {
@@ -45,7 +45,7 @@ impl Piece {
 
 impl From<String> for Piece {
     fn from(s: String) -> Self {
-        Self::Owned(s.into_boxed_str())
+        Self::Owned(s)
     }
 }
 
@@ -55,16 +55,38 @@ impl From<&str> for Piece {
     }
 }
 
+/// The text an envelope's spans point into.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum Text {
+    /// No text: every piece is owned.
+    #[default]
+    None,
+    /// The JSON the envelope was read from, shared with its tags.
+    Shared(Arc<String>),
+    /// The buffer a builder wrote the envelope's pieces into.
+    Own(String),
+}
+
+impl Text {
+    pub(crate) fn get(&self) -> &str {
+        match self {
+            Self::None => "",
+            Self::Shared(text) => text,
+            Self::Own(text) => text,
+        }
+    }
+}
+
 /// JSON text that is a span of a shared source text: an owning handle, cheap to clone.
 #[derive(Clone)]
 pub(crate) struct SharedJson {
-    text: Arc<str>,
+    text: Arc<String>,
     start: u32,
     end: u32,
 }
 
 impl SharedJson {
-    pub(crate) fn new(text: Arc<str>, span: &Piece) -> Option<Self> {
+    pub(crate) fn new(text: Arc<String>, span: &Piece) -> Option<Self> {
         match span {
             Piece::Span { start, end } => Some(Self {
                 text,

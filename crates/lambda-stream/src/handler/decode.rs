@@ -96,7 +96,7 @@ impl<S: Source> Decoder<S> {
                 if peek_type(&text).is_some_and(|t| self.wanted_by(&t) == 0) {
                     return Slot::Unwanted;
                 }
-                match parse_envelope(text.into(), &|| self.source.facts(record)) {
+                match parse_envelope(text, &|| self.source.facts(record)) {
                     Ok(event) => event,
                     Err(error) => return self.failed(error.to_string()),
                 }

@@ -24,8 +24,6 @@
 //! public pieces these use: [`Decoded`], [`RecordFacts`], [`decode_payload`] and
 //! [`cmp_sequence_numbers`].
 
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
@@ -83,7 +81,7 @@ pub trait Source: Send + Sync + 'static {
     fn envelope(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         match self.decode(record)? {
             Decoded::Envelope(envelope) => Ok(envelope),
-            Decoded::Json(text) => parse_envelope(text.into(), &|| self.facts(record)),
+            Decoded::Json(text) => parse_envelope(text, &|| self.facts(record)),
         }
     }
 }
@@ -134,7 +132,7 @@ pub fn decode_payload(
 /// Parses an envelope's JSON with the record's facts for what it leaves out; the error names
 /// the record.
 pub(crate) fn parse_envelope(
-    text: Arc<str>,
+    text: String,
     facts: &dyn Fn() -> RecordFacts,
 ) -> Result<Envelope, DecodeError> {
     Envelope::parse_with(text, facts).map_err(|error| {
@@ -179,7 +177,7 @@ pub(crate) fn raw_envelope(bytes: &[u8], facts: &RecordFacts) -> Result<Envelope
     let mut builder = Envelope::builder(RAW_EVENT_TYPE)
         .id(id)
         .timestamp(facts.timestamp.unwrap_or_else(crate::envelope::now_millis))
-        .raw_json(raw);
+        .raw_json(&raw);
     if let Some(key) = facts.partition_key.as_deref().filter(|k| !k.is_empty()) {
         builder = builder.partition_key(key);
     }
@@ -262,12 +260,12 @@ mod tests {
     #[test]
     fn envelope_defaults_come_from_the_record() {
         let facts = || RecordFacts::new(Some("rec-1".into())).timestamp(Some(42));
-        let envelope = parse_envelope(Arc::from(r#"{"type":"x"}"#), &facts).expect("ok");
+        let envelope = parse_envelope(r#"{"type":"x"}"#.into(), &facts).expect("ok");
         assert_eq!((envelope.id(), envelope.timestamp()), ("rec-1", 42));
-        let err = parse_envelope(Arc::from("not json"), &facts).expect_err("bad");
+        let err = parse_envelope("not json".into(), &facts).expect_err("bad");
         assert!(err.reason().contains("rec-1"), "{err}");
         assert!(err.reason().contains("not a JSON event envelope"), "{err}");
-        let err = parse_envelope(Arc::from(r#"{"id":"1"}"#), &facts).expect_err("bad");
+        let err = parse_envelope(r#"{"id":"1"}"#.into(), &facts).expect_err("bad");
         assert!(err.reason().contains("no `type`"), "{err}");
         let err = decode_payload(Payload::Envelope, vec![0xff], &facts).expect_err("bad");
         assert!(err.reason().contains("not UTF-8"), "{err}");

@@ -76,16 +76,11 @@ impl Pipeline<PublishEntry> {
 
 /// The entry for an event: its JSON with the standard tags.
 fn prepare(uow: &Uow<()>, event: &Envelope, standard: &OnceLock<String>) -> PublishEntry {
-    let json = if event.tags().is_empty() {
+    let (json, spans) = if event.tags().is_empty() {
         let tags = standard.get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline));
         event.to_json_with_raw_tags(tags)
     } else {
-        event.to_json_with_tags(&uow.invocation.tags, &uow.pipeline)
+        event.to_json_with_tags_and_spans(&uow.invocation.tags, &uow.pipeline)
     };
-    PublishEntry {
-        event_type: event.event_type().to_string(),
-        id: Some(event.id().to_string()),
-        partition_key: event.partition_key().map(str::to_string),
-        json,
-    }
+    PublishEntry::from_written(event, json, spans)
 }
