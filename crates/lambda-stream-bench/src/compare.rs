@@ -21,6 +21,8 @@ pub struct Options {
     pub node: Option<PathBuf>,
     /// Where the input events are written.
     pub inputs: PathBuf,
+    /// The CPU every contender is pinned to (with `taskset`), so they run on the same core.
+    pub cpu: Option<usize>,
 }
 
 /// One input: a workload at a batch size, written to a file every contender reads.
@@ -82,15 +84,28 @@ struct Contender {
     command: StartCommand,
 }
 
+/// A command for `program`, pinned to `cpu` when one is given.
+fn pinned(program: &Path, cpu: Option<usize>) -> Command {
+    match cpu {
+        Some(cpu) => {
+            let mut command = Command::new("taskset");
+            command.arg("-c").arg(cpu.to_string()).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
 fn contenders(options: &Options) -> std::io::Result<Vec<Contender>> {
     let exe = std::env::current_exe()?;
+    let cpu = options.cpu;
     let mut list = Vec::new();
     for implementation in ["library", "floor"] {
         let exe = exe.clone();
         list.push(Contender {
             name: implementation,
             command: Box::new(move |input: &Input, passes: usize| {
-                let mut command = Command::new(&exe);
+                let mut command = pinned(&exe, cpu);
                 command.args([
                     "once",
                     "--implementation",
@@ -113,7 +128,7 @@ fn contenders(options: &Options) -> std::io::Result<Vec<Contender>> {
         list.push(Contender {
             name: "node",
             command: Box::new(move |input: &Input, passes: usize| {
-                let mut command = Command::new("node");
+                let mut command = pinned(Path::new("node"), cpu);
                 command
                     .arg(&script)
                     .args([
@@ -170,8 +185,13 @@ pub fn compare(options: &Options) -> Result<(), String> {
     let inputs = write_inputs(&options.inputs).map_err(|e| format!("writing inputs: {e}"))?;
     let contenders = contenders(options).map_err(|e| e.to_string())?;
     println!(
-        "Fresh processes taking turns, {} rounds, {} passes each (the first cold), one core each.",
-        options.rounds, options.passes
+        "Fresh processes taking turns, {} rounds, {} passes each (the first cold), {}.",
+        options.rounds,
+        options.passes,
+        match options.cpu {
+            Some(cpu) => format!("each pinned to CPU {cpu}"),
+            None => "not pinned".to_string(),
+        }
     );
     let mut summary = Vec::new();
     for input in &inputs {
@@ -297,6 +317,13 @@ fn print_table(input: &Input, rows: &[Row]) {
             node.rss_first.median / library.rss_first.median
         );
     }
+    if let (Some(floor), Some(node)) = (find("floor"), find("node")) {
+        println!(
+            "  floor / node events/s: {:.1}x cold, {:.1}x warm (the most any Rust function reaches here)",
+            floor.cold_rate / node.cold_rate,
+            floor.warm_rate / node.warm_rate,
+        );
+    }
 }
 
 fn print_markdown(summary: &[(Input, Vec<Row>)]) {
@@ -304,9 +331,9 @@ fn print_markdown(summary: &[(Input, Vec<Row>)]) {
     println!("For the README (medians; cold = first pass in a fresh process):");
     println!();
     println!(
-        "| workload, batch | library cold / warm ms | floor cold / warm ms | node cold / warm ms | library / floor (cold, warm) | library / node events/s (cold, warm) | peak RSS MB: library / floor / node |"
+        "| workload, batch | library cold / warm ms | floor cold / warm ms | node cold / warm ms | library / floor (cold, warm) | library / node events/s (cold, warm) | floor / node events/s (cold, warm) | peak RSS MB: library / floor / node |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|");
     for (input, rows) in summary {
         let find = |name: &str| rows.iter().find(|r| r.name == name);
         let times = |row: Option<&Row>| {
@@ -332,7 +359,7 @@ fn print_markdown(summary: &[(Input, Vec<Row>)]) {
         };
         let (library, floor, node) = (find("library"), find("floor"), find("node"));
         println!(
-            "| {}, {} | {} | {} | {} | {} | {} | {} / {} / {} |",
+            "| {}, {} | {} | {} | {} | {} | {} | {} | {} / {} / {} |",
             input.workload.name(),
             input.label,
             times(library),
@@ -340,6 +367,7 @@ fn print_markdown(summary: &[(Input, Vec<Row>)]) {
             times(node),
             ratio(library, floor, false),
             ratio(library, node, true),
+            ratio(floor, node, true),
             rss(library),
             rss(floor),
             rss(node),

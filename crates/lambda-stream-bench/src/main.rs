@@ -24,6 +24,7 @@ lambda-stream-bench: the library against the hand-written floor and the Node lib
   compare              fresh processes taking turns, round after round: library, floor and,
                        with --node DIR, the Node library (aws-lambda-stream 1.0 installed in DIR)
                        [--rounds 5] [--passes 10] [--inputs target/bench-inputs]
+                       [--cpu N|none] (default: pinned to the last CPU with taskset)
   coldstart --function PATH [--env NAME=VALUE]... [--node DIR] [--rounds 10]
                        a function binary's init and first invocation under a local Runtime API,
                        beside the Node library's module load
@@ -128,6 +129,15 @@ fn compare_command(args: &Args) -> Result<(), String> {
         passes: args.number("--passes", 10)?,
         node: args.get("--node").map(PathBuf::from),
         inputs: PathBuf::from(args.get("--inputs").unwrap_or("target/bench-inputs")),
+        cpu: match args.get("--cpu") {
+            Some("none") => None,
+            Some(cpu) => Some(cpu.parse().map_err(|e| format!("--cpu {cpu}: {e}"))?),
+            // The last CPU: the first is where the system and the driver are busiest.
+            None => std::thread::available_parallelism()
+                .ok()
+                .map(|n| n.get() - 1)
+                .filter(|_| which("taskset")),
+        },
     };
     if let Some(node) = &options.node
         && !node.join("node_modules").join("aws-lambda-stream").exists()
@@ -138,6 +148,12 @@ fn compare_command(args: &Args) -> Result<(), String> {
         ));
     }
     compare::compare(&options)
+}
+
+/// True when `program` is on the `PATH`.
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 fn coldstart_command(args: &Args) -> Result<(), String> {

@@ -320,3 +320,58 @@ impl Publisher for InMemoryPublisher {
         .boxed()
     }
 }
+
+#[cfg(test)]
+mod entry_tests {
+    use super::*;
+
+    #[test]
+    fn entries_from_envelopes_point_into_their_json_and_copy_what_was_escaped() {
+        let plain = Envelope::builder("thing-created")
+            .id("e1")
+            .timestamp(1)
+            .partition_key("k1")
+            .build()
+            .expect("valid");
+        let entry = PublishEntry::from_envelope(&plain);
+        assert_eq!(entry.json(), plain.to_json());
+        assert_eq!(
+            (entry.event_type(), entry.id(), entry.partition_key()),
+            ("thing-created", Some("e1"), Some("k1"))
+        );
+        assert!(matches!(entry.event_type, Part::In { .. }));
+        assert!(matches!(entry.id, Some(Part::In { .. })));
+
+        let escaped = Envelope::builder("thing-created")
+            .id("a\"b")
+            .timestamp(1)
+            .build()
+            .expect("valid");
+        let entry = PublishEntry::from_envelope(&escaped);
+        assert_eq!(entry.id(), Some("a\"b"));
+        assert!(matches!(entry.id, Some(Part::Own(_))));
+        assert_eq!(entry.partition_key(), None);
+
+        // An envelope read and not changed is written as it came, with its parts copied.
+        let read = Envelope::parse(r#"{"type":"x","id":"1","timestamp":2}"#).expect("valid");
+        let entry = PublishEntry::from_envelope(&read);
+        assert_eq!(entry.json(), r#"{"type":"x","id":"1","timestamp":2}"#);
+        assert_eq!((entry.event_type(), entry.id()), ("x", Some("1")));
+
+        let message = PublishEntry::message("t", "{}")
+            .with_id("m")
+            .with_partition_key("g");
+        assert_eq!(
+            (
+                message.event_type(),
+                message.id(),
+                message.partition_key(),
+                message.json()
+            ),
+            ("t", Some("m"), Some("g"), "{}")
+        );
+        assert_eq!(message.clone(), message);
+        assert!(format!("{message:?}").contains("event_type: \"t\""));
+        assert_eq!(message.into_json(), "{}");
+    }
+}

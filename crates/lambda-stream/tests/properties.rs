@@ -286,3 +286,91 @@ proptest! {
         prop_assert_eq!(faults.published().len(), report.summary.undecodable);
     }
 }
+
+proptest! {
+    #[test]
+    fn type_filters_keep_exactly_what_a_filter_on_the_decoded_type_keeps(
+        payloads in prop::collection::vec(
+            (
+                prop::sample::select(vec!["thing-created", "thing-updated", "order-placed", "other"]),
+                0usize..200,
+                any::<bool>(),
+            ),
+            1..24,
+        ),
+    ) {
+        // Envelopes, some cut short: the rest of their JSON is broken after the type.
+        let payloads: Vec<(String, Vec<u8>)> = payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, (event_type, cut, broken))| {
+                let json = format!(
+                    r#"{{"id":"e{i}","type":"{event_type}","timestamp":1,"thing":{{"n":"{}"}}}}"#,
+                    "x".repeat(cut % 40)
+                );
+                let end = if broken { (json.find("timestamp").unwrap_or(0) + cut % 30).min(json.len()) } else { json.len() };
+                ("k".to_string(), json.as_bytes()[..end].to_vec())
+            })
+            .collect();
+        let run = |pipeline: Pipeline<()>| {
+            let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+                .pipeline(pipeline)
+                .faults_to(Arc::new(InMemoryPublisher::new()));
+            paused_runtime().block_on(handler.process(
+                testing::kinesis_event_from_payloads(&payloads),
+                Invocation::local(),
+            ))
+        };
+        let typed = run(Pipeline::new("typed").on_type("thing-*"));
+        let content = run(Pipeline::new("content").filter(|u| u.event.event_type().starts_with("thing-")));
+        for (t, c) in typed.records.iter().zip(&content.records) {
+            let (t, c) = (t.pipelines[0], c.pipelines[0]);
+            // The same, except that an event no pipeline wants is filtered unread rather
+            // than faulted for JSON past its type.
+            prop_assert!(
+                t == c || (t == RecordState::Filtered && c == RecordState::Fault),
+                "typed {:?}, content {:?}", t, c
+            );
+        }
+        prop_assert_eq!(typed.summary.pipelines[0].delivered, content.summary.pipelines[0].delivered);
+    }
+}
+
+proptest! {
+    #[test]
+    fn kinesis_records_missing_optional_fields_or_carrying_unknown_ones_still_decode(
+        drop in prop::collection::vec(
+            prop::sample::select(vec!["eventID", "approximateArrivalTimestamp", "partitionKey", "sequenceNumber", "eventSource", "kinesisSchemaVersion"]),
+            0..4,
+        ),
+        extra in prop::collection::vec(("[a-z]{1,8}", json_value()), 0..3),
+        timestamp_as_string in any::<bool>(),
+    ) {
+        use base64::Engine;
+        let envelope = r#"{"id":"e1","type":"thing-created","timestamp":1}"#;
+        let mut kinesis = serde_json::json!({
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": "k",
+            "sequenceNumber": "1",
+            "data": base64::engine::general_purpose::STANDARD.encode(envelope),
+            "approximateArrivalTimestamp": if timestamp_as_string { Value::from("1545084650.987") } else { Value::from(1_545_084_650.987) },
+        });
+        let mut record = serde_json::json!({"eventID": "shardId-0:1", "eventSource": "aws:kinesis"});
+        for field in &drop {
+            if let Some(k) = kinesis.as_object_mut() { k.remove(*field); }
+            if let Some(r) = record.as_object_mut() { r.remove(*field); }
+        }
+        for (name, value) in extra {
+            if let Some(r) = record.as_object_mut() { r.insert(format!("x{name}"), value); }
+        }
+        record["kinesis"] = kinesis;
+        let event = lambda_stream::RecordsEvent::from_slice(
+            serde_json::json!({"Records": [record]}).to_string().as_bytes(),
+        ).expect("an event");
+        let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
+            .pipeline(Pipeline::new("p").on_type("thing-*"))
+            .faults_to(Arc::new(InMemoryPublisher::new()));
+        let report = paused_runtime().block_on(handler.process(event, Invocation::local()));
+        prop_assert_eq!(report.records[0].pipelines[0], RecordState::Delivered);
+    }
+}
