@@ -1,8 +1,8 @@
 //! Send to SNS: one message per entry (an envelope from `publish`, or any message from `send`),
 //! its event type as the `type` attribute; FIFO topics get the partition key as the message
 //! group and the event id as the deduplication id. Batches of 10 messages and 256 KiB (see
-//! [`request`]; a batch of one goes as a plain `Publish`); failed messages are retried alone
-//! (see [`service`]).
+//! [`request`]; a batch of one goes as a plain `Publish`); failed messages are retried alone.
+//! The publisher is the message-batch sink SQS shares ([`crate::message`]).
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -10,17 +10,16 @@
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
 
 pub mod request;
-pub mod service;
 
 use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use lambda_stream::{BatchLimits, PublishEntry, Publisher, StepError};
+use lambda_stream::PublishEntry;
 
 use crate::ConfigError;
-use crate::retry::{FailedById, RetryPolicy, outcomes_by_id};
-use service::{CallError, EntryOutcome, PublishBatchApi, PublishBatchRequest};
+use crate::message::{CallError, EntryOutcome, MessageBatchApi, MessagePublisher, MessageService};
+use crate::retry::{FailedById, RetryPolicy, SERVICE_FAULT, outcomes_by_id};
 
 /// Where and how to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,22 +50,31 @@ impl SnsConfig {
     }
 }
 
-/// Sends messages to an SNS topic; a [`Publisher`] for the `publish` and `send` steps.
-#[derive(Clone)]
-pub struct SnsPublisher {
-    api: Arc<dyn PublishBatchApi>,
-    config: SnsConfig,
+/// SNS as a message service: `PublishBatch`, 10 messages and 256 KiB.
+#[derive(Debug, Clone, Copy)]
+pub struct Sns;
+
+impl MessageService for Sns {
+    const NAME: &'static str = "SNS";
+    const OPERATION: &'static str = "PublishBatch";
+    const MAX_ENTRIES: usize = request::MAX_ENTRIES;
+    const MAX_REQUEST_BYTES: usize = request::MAX_REQUEST_BYTES;
+    const RETRYABLE_CODES: &'static [&'static str] = &[
+        SERVICE_FAULT,
+        "Throttled",
+        "ThrottlingException",
+        "Throttling",
+        "InternalError",
+        "KMSThrottling",
+        "ServiceUnavailable",
+    ];
 }
 
-impl std::fmt::Debug for SnsPublisher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SnsPublisher")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+/// Sends messages to an SNS topic; a [`Publisher`](lambda_stream::Publisher) for the `publish`
+/// and `send` steps.
+pub type SnsPublisher = MessagePublisher<Sns>;
 
-impl SnsPublisher {
+impl MessagePublisher<Sns> {
     /// A publisher with an SDK client made from the environment and the configuration from
     /// [`SnsConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -77,58 +85,27 @@ impl SnsPublisher {
 
     /// A publisher over an SDK client.
     pub fn new(client: aws_sdk_sns::Client, config: SnsConfig) -> Self {
-        Self::with_api(Arc::new(client), config)
-    }
-
-    /// A publisher over any [`PublishBatchApi`] (tests script the service this way).
-    pub fn with_api(api: Arc<dyn PublishBatchApi>, config: SnsConfig) -> Self {
-        Self { api, config }
+        Self::with_api(Arc::new(client), config.topic_arn, config.retry)
     }
 }
 
-impl Publisher for SnsPublisher {
-    fn limits(&self) -> BatchLimits {
-        BatchLimits {
-            max_count: request::MAX_ENTRIES,
-            max_bytes: request::MAX_REQUEST_BYTES,
-        }
-    }
-
-    fn entry_size(&self, entry: &PublishEntry) -> usize {
-        request::entry_size(entry)
-    }
-
-    fn publish<'a>(
+impl MessageBatchApi for aws_sdk_sns::Client {
+    fn send_batch<'a>(
         &'a self,
-        entries: &'a [PublishEntry],
-    ) -> BoxFuture<'a, Vec<Result<(), StepError>>> {
-        service::publish_batch_with_retry(
-            self.api.as_ref(),
-            &self.config.topic_arn,
-            &self.config.retry,
-            entries,
-        )
-        .boxed()
-    }
-}
-
-impl PublishBatchApi for aws_sdk_sns::Client {
-    fn publish_batch<'a>(
-        &'a self,
-        request: PublishBatchRequest<'a>,
+        topic_arn: &'a str,
+        batch: Vec<&'a PublishEntry>,
     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
         async move {
-            let fifo = request::is_fifo(request.topic_arn);
-            let entries =
-                request::sdk_entries(&request.entries, fifo).map_err(|message| CallError {
-                    retryable: false,
-                    message,
-                })?;
+            let fifo = request::is_fifo(topic_arn);
+            let entries = request::sdk_entries(&batch, fifo).map_err(|message| CallError {
+                retryable: false,
+                message,
+            })?;
             if let [single] = entries.as_slice() {
                 // One message: the plain Publish call, whose refusal is the message's.
                 let published = self
                     .publish()
-                    .topic_arn(request.topic_arn)
+                    .topic_arn(topic_arn)
                     .message(single.message())
                     .set_message_attributes(single.message_attributes().cloned())
                     .set_message_group_id(single.message_group_id().map(str::to_string))
@@ -140,8 +117,7 @@ impl PublishBatchApi for aws_sdk_sns::Client {
                 return match published {
                     Ok(_) => Ok(vec![EntryOutcome::Accepted]),
                     Err(error) => {
-                        let error =
-                            crate::retry::call_error(error, service::is_retryable_request_code);
+                        let error = crate::retry::call_error(error, Sns::is_retryable_code);
                         if error.retryable {
                             Err(error)
                         } else {
@@ -155,13 +131,13 @@ impl PublishBatchApi for aws_sdk_sns::Client {
             }
             let output = self
                 .publish_batch()
-                .topic_arn(request.topic_arn)
+                .topic_arn(topic_arn)
                 .set_publish_batch_request_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| crate::retry::call_error(e, service::is_retryable_request_code))?;
+                .map_err(|e| crate::retry::call_error(e, Sns::is_retryable_code))?;
             Ok(outcomes_by_id(
-                request.entries.len(),
+                batch.len(),
                 output.successful().iter().filter_map(|s| s.id()),
                 output.failed().iter().map(|f| FailedById {
                     id: f.id(),

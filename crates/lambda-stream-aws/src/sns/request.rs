@@ -5,7 +5,7 @@
 //! id.
 
 use aws_sdk_sns::types::{MessageAttributeValue, PublishBatchRequestEntry};
-use lambda_stream::{PublishEntry, StepError};
+use lambda_stream::PublishEntry;
 
 /// The most messages one PublishBatch request carries.
 pub const MAX_ENTRIES: usize = 10;
@@ -14,11 +14,6 @@ pub const MAX_ENTRIES: usize = 10;
 pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
 
 pub use crate::message::{DEFAULT_GROUP, TYPE_ATTRIBUTE, entry_size, is_fifo};
-
-/// Why a message cannot be sent at all, checked before calling the service.
-pub fn check_entry(entry: &PublishEntry) -> Result<(), StepError> {
-    crate::message::check_entry(entry, "SNS", MAX_REQUEST_BYTES)
-}
 
 /// The SDK's request entries for `entries`, with ids `"0"`, `"1"`, ...
 pub fn sdk_entries(

@@ -1,7 +1,8 @@
 //! Send to SQS: one message per entry (an envelope from `publish`, or any message from `send`),
 //! its event type as the `type` attribute; FIFO queues get the partition key as the message
 //! group and the event id as the deduplication id. Batches of 10 messages and 1 MiB (see
-//! [`request`]); failed messages are retried alone (see [`service`]).
+//! [`request`]); failed messages are retried alone. The publisher is the message-batch sink
+//! SNS shares ([`crate::message`]).
 //!
 //! | variable | meaning |
 //! |---|---|
@@ -9,17 +10,16 @@
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
 
 pub mod request;
-pub mod service;
 
 use std::sync::Arc;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use lambda_stream::{BatchLimits, PublishEntry, Publisher, StepError};
+use lambda_stream::PublishEntry;
 
 use crate::ConfigError;
-use crate::retry::{FailedById, RetryPolicy, outcomes_by_id};
-use service::{CallError, EntryOutcome, SendMessageBatchApi, SendMessageBatchRequest};
+use crate::message::{CallError, EntryOutcome, MessageBatchApi, MessagePublisher, MessageService};
+use crate::retry::{FailedById, RetryPolicy, SERVICE_FAULT, outcomes_by_id};
 
 /// Where and how to send.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,22 +50,30 @@ impl SqsConfig {
     }
 }
 
-/// Sends messages to an SQS queue; a [`Publisher`] for the `publish` and `send` steps.
-#[derive(Clone)]
-pub struct SqsPublisher {
-    api: Arc<dyn SendMessageBatchApi>,
-    config: SqsConfig,
+/// SQS as a message service: `SendMessageBatch`, 10 messages and 1 MiB.
+#[derive(Debug, Clone, Copy)]
+pub struct Sqs;
+
+impl MessageService for Sqs {
+    const NAME: &'static str = "SQS";
+    const OPERATION: &'static str = "SendMessageBatch";
+    const MAX_ENTRIES: usize = request::MAX_ENTRIES;
+    const MAX_REQUEST_BYTES: usize = request::MAX_REQUEST_BYTES;
+    const RETRYABLE_CODES: &'static [&'static str] = &[
+        SERVICE_FAULT,
+        "RequestThrottled",
+        "ThrottlingException",
+        "ServiceUnavailable",
+        "InternalError",
+        "KmsThrottled",
+    ];
 }
 
-impl std::fmt::Debug for SqsPublisher {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqsPublisher")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+/// Sends messages to an SQS queue; a [`Publisher`](lambda_stream::Publisher) for the
+/// `publish` and `send` steps.
+pub type SqsPublisher = MessagePublisher<Sqs>;
 
-impl SqsPublisher {
+impl MessagePublisher<Sqs> {
     /// A publisher with an SDK client made from the environment and the configuration from
     /// [`SqsConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
@@ -76,62 +84,31 @@ impl SqsPublisher {
 
     /// A publisher over an SDK client.
     pub fn new(client: aws_sdk_sqs::Client, config: SqsConfig) -> Self {
-        Self::with_api(Arc::new(client), config)
-    }
-
-    /// A publisher over any [`SendMessageBatchApi`] (tests script the service this way).
-    pub fn with_api(api: Arc<dyn SendMessageBatchApi>, config: SqsConfig) -> Self {
-        Self { api, config }
+        Self::with_api(Arc::new(client), config.queue_url, config.retry)
     }
 }
 
-impl Publisher for SqsPublisher {
-    fn limits(&self) -> BatchLimits {
-        BatchLimits {
-            max_count: request::MAX_ENTRIES,
-            max_bytes: request::MAX_REQUEST_BYTES,
-        }
-    }
-
-    fn entry_size(&self, entry: &PublishEntry) -> usize {
-        request::entry_size(entry)
-    }
-
-    fn publish<'a>(
+impl MessageBatchApi for aws_sdk_sqs::Client {
+    fn send_batch<'a>(
         &'a self,
-        entries: &'a [PublishEntry],
-    ) -> BoxFuture<'a, Vec<Result<(), StepError>>> {
-        service::send_messages_with_retry(
-            self.api.as_ref(),
-            &self.config.queue_url,
-            &self.config.retry,
-            entries,
-        )
-        .boxed()
-    }
-}
-
-impl SendMessageBatchApi for aws_sdk_sqs::Client {
-    fn send_message_batch<'a>(
-        &'a self,
-        request: SendMessageBatchRequest<'a>,
+        queue_url: &'a str,
+        batch: Vec<&'a PublishEntry>,
     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
         async move {
-            let fifo = request::is_fifo(request.queue_url);
-            let entries =
-                request::sdk_entries(&request.entries, fifo).map_err(|message| CallError {
-                    retryable: false,
-                    message,
-                })?;
+            let fifo = request::is_fifo(queue_url);
+            let entries = request::sdk_entries(&batch, fifo).map_err(|message| CallError {
+                retryable: false,
+                message,
+            })?;
             let output = self
                 .send_message_batch()
-                .queue_url(request.queue_url)
+                .queue_url(queue_url)
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| crate::retry::call_error(e, service::is_retryable_request_code))?;
+                .map_err(|e| crate::retry::call_error(e, Sqs::is_retryable_code))?;
             Ok(outcomes_by_id(
-                request.entries.len(),
+                batch.len(),
                 output.successful().iter().map(|s| s.id()),
                 output.failed().iter().map(|f| FailedById {
                     id: f.id(),

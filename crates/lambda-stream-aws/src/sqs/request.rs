@@ -4,7 +4,7 @@
 //! is the message group and the event id the deduplication id.
 
 use aws_sdk_sqs::types::{MessageAttributeValue, SendMessageBatchRequestEntry};
-use lambda_stream::{PublishEntry, StepError};
+use lambda_stream::PublishEntry;
 
 /// The most messages one SendMessageBatch request carries.
 pub const MAX_ENTRIES: usize = 10;
@@ -13,11 +13,6 @@ pub const MAX_ENTRIES: usize = 10;
 pub const MAX_REQUEST_BYTES: usize = 1024 * 1024;
 
 pub use crate::message::{DEFAULT_GROUP, TYPE_ATTRIBUTE, entry_size, is_fifo};
-
-/// Why a message cannot be sent at all, checked before calling the service.
-pub fn check_entry(entry: &PublishEntry) -> Result<(), StepError> {
-    crate::message::check_entry(entry, "SQS", MAX_REQUEST_BYTES)
-}
 
 /// The SDK's request entries for `entries`, with ids `"0"`, `"1"`, ...
 pub fn sdk_entries(
