@@ -72,6 +72,7 @@ impl RetryPolicy {
 
 /// What a batch service said of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum EntryOutcome {
     /// Accepted.
     Accepted,

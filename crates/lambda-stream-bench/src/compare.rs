@@ -47,11 +47,8 @@ pub fn write_inputs(dir: &Path) -> std::io::Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for workload in Workload::ALL {
         for (records, label) in [
-            (RECORDS, format!("{RECORDS} records")),
-            (
-                records_in_largest_batch(workload),
-                "6 MB payload".to_string(),
-            ),
+            (RECORDS, "10,000 records"),
+            (records_in_largest_batch(workload), "6 MB payload"),
         ] {
             let json = kinesis_event_json(workload, records);
             let path = dir.join(format!("{}-{records}.json", workload.name()));
@@ -62,7 +59,7 @@ pub fn write_inputs(dir: &Path) -> std::io::Result<Vec<Input>> {
                 bytes: json.len(),
                 path,
                 label: format!(
-                    "{label} ({records} records, {:.1} MB)",
+                    "{label}: {records} records, {:.1} MB",
                     mb(json.len() as u64)
                 ),
             });

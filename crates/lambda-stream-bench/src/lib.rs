@@ -8,12 +8,14 @@
 //! | [`floor`] | the same workloads hand-written with no library: the floor |
 //! | [`run`] | one contender in one process: a cold pass and warm passes |
 //! | [`compare`] | fresh processes taking turns: the library, the floor, the Node library |
+//! | [`codecs`] | the JSON and base64 choices: each step with the chosen library and the alternative |
 //! | [`coldstart`] | a function binary under a local Runtime API, beside Node's module load |
 //! | [`measure`] | memory from `/proc`, timing, min / median / max |
 //!
 //! The binary (`cargo run --release -p lambda-stream-bench -- help`) runs each; the
 //! `scripts/bench` command installs the Node side and runs them all.
 
+pub mod codecs;
 pub mod coldstart;
 pub mod compare;
 pub mod floor;

@@ -28,6 +28,8 @@ lambda-stream-bench: the library against the hand-written floor and the Node lib
   coldstart --function PATH [--env NAME=VALUE]... [--node DIR] [--rounds 10]
                        a function binary's init and first invocation under a local Runtime API,
                        beside the Node library's module load
+  codecs [--rounds 15]  the JSON and base64 choices: each step the fast path takes, with the
+                       chosen library and with the alternative, 10,000 Kinesis records
   once --implementation library|floor --workload egress|listener --input FILE
        [--records N] [--passes N]
                        one process, one contender (what `compare` starts): prints a JSON line
@@ -45,6 +47,7 @@ fn main() {
         "compare" => compare_command(&Args(args)),
         "coldstart" => coldstart_command(&Args(args)),
         "once" => once(&Args(args)),
+        "codecs" => codecs(&Args(args)),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -119,6 +122,19 @@ fn warm(args: &Args) -> Result<(), String> {
                 read.median,
             );
         }
+    }
+    Ok(())
+}
+
+fn codecs(args: &Args) -> Result<(), String> {
+    let rounds = args.number("--rounds", 15)?;
+    println!(
+        "10,000 Kinesis records of the egress workload, medians of {rounds} rounds taking turns:"
+    );
+    for (step, (chosen, a), (other, b)) in lambda_stream_bench::codecs::measure(rounds) {
+        println!("  {step}");
+        println!("    {chosen:<62} {a:>7.2} ms");
+        println!("    {other:<62} {b:>7.2} ms");
     }
     Ok(())
 }

@@ -22,6 +22,7 @@ use super::{DynamoDbStore, UpdateExpression, WriteOutcome};
 
 /// What [`Idempotency::once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Once<T> {
     /// The effect ran now, with this result.
     Done(T),

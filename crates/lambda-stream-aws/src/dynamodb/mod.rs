@@ -28,6 +28,7 @@ pub const MAX_BATCH_GET_KEYS: usize = 100;
 
 /// What a conditional write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WriteOutcome {
     /// The item was written.
     Written,

@@ -9,6 +9,7 @@ pub const EXCERPT_CHARS: usize = 512;
 
 /// What to do with an answer's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum StatusClass {
     /// 2xx.
     Success,

@@ -20,6 +20,7 @@ use crate::uow::Invocation;
 /// (after `split`) end differently, the record ends in the greatest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "camelCase")]
+#[non_exhaustive]
 pub enum RecordState {
     /// Filtered out (or split into nothing, or skipped, or never decoded).
     Filtered,

@@ -74,6 +74,7 @@ impl<T: Send + 'static> Pipeline<T> {
 
 /// A filter on the event type.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum TypeFilter {
     /// The type is exactly this.
     Exact(String),
