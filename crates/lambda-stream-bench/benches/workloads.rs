@@ -22,7 +22,7 @@ fn workloads(c: &mut Criterion) {
         group.throughput(Throughput::Elements(RECORDS as u64));
         group.sample_size(20);
         group.bench_function("library", |b| {
-            b.iter(|| runtime.block_on(invoke(&handler, &publisher, &json)));
+            b.iter(|| runtime.block_on(invoke(&handler, &publisher, &json)).ok());
         });
         group.bench_function("floor", |b| {
             b.iter(|| lambda_stream_bench::floor::run(workload, &json, &tags));

@@ -1,7 +1,6 @@
 //! The benchmark command; `help` lists what it runs.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use lambda_stream_bench::compare::{self, Options};
 use lambda_stream_bench::measure::{Spread, ms, timed};
@@ -100,8 +99,8 @@ fn warm(args: &Args) -> Result<(), String> {
             let mut floor = Vec::new();
             let mut read = Vec::new();
             for _ in 0..rounds {
-                library.push(run(Implementation::Library, workload, &json, records, 2).warm_ms[0]);
-                floor.push(run(Implementation::Floor, workload, &json, records, 2).warm_ms[0]);
+                library.push(run(Implementation::Library, workload, &json, records, 2)?.warm_ms[0]);
+                floor.push(run(Implementation::Floor, workload, &json, records, 2)?.warm_ms[0]);
                 let (time, event) = timed(|| {
                     read_like_the_runtime::<lambda_stream::RecordsEvent>(&json)
                         .map(|e| e.records().len())
@@ -210,13 +209,12 @@ fn once(args: &Args) -> Result<(), String> {
     let json = std::fs::read(input).map_err(|e| format!("{input}: {e}"))?;
     let records = args.number("--records", 0)?;
     let passes = args.number("--passes", 1)?;
-    let result = run(implementation, workload, &json, records, passes);
+    let result = run(implementation, workload, &json, records, passes)?;
     // Keep the input alive to the end, as the runtime holds the invocation's body.
     std::hint::black_box(&json);
     println!(
         "{}",
         serde_json::to_string(&result).map_err(|e| e.to_string())?
     );
-    std::thread::sleep(Duration::ZERO);
     Ok(())
 }

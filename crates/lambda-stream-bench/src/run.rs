@@ -62,7 +62,7 @@ pub fn run(
     json: &[u8],
     records: usize,
     passes: usize,
-) -> RunResult {
+) -> Result<RunResult, String> {
     let passes = passes.max(1);
     let mut times = Vec::with_capacity(passes);
     let mut published = 0;
@@ -73,11 +73,12 @@ pub fn run(
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_time()
                 .build()
-                .unwrap_or_else(|e| panic!("runtime: {e}"));
+                .map_err(|e| format!("runtime: {e}"))?;
             let publisher = Arc::new(CountingPublisher::default());
             let handler = handler(workload, Arc::clone(&publisher));
             for pass in 0..passes {
                 let (time, count) = timed(|| runtime.block_on(invoke(&handler, &publisher, json)));
+                let count = count?;
                 times.push(ms(time));
                 if pass == 0 {
                     published = count;
@@ -97,7 +98,7 @@ pub fn run(
             }
         }
     }
-    RunResult {
+    Ok(RunResult {
         implementation: implementation.name().to_string(),
         workload: workload.name().to_string(),
         records,
@@ -106,5 +107,5 @@ pub fn run(
         warm_ms: times[1..].to_vec(),
         rss_kib_first,
         rss_kib_peak: peak_rss_kib(),
-    }
+    })
 }

@@ -306,15 +306,15 @@ pub fn handler(
 
 /// One invocation as the runtime runs it, from the Lambda JSON bytes: the event read the way
 /// `lambda_runtime` reads it, processed, and the response written. Returns the events
-/// published.
+/// published, or why the bytes are not a Lambda event.
 pub async fn invoke(
     handler: &StreamHandler<KinesisSource>,
     publisher: &CountingPublisher,
     json: &[u8],
-) -> usize {
+) -> Result<usize, String> {
     let before = publisher.published();
     let event = read_like_the_runtime::<RecordsEvent>(json)
-        .unwrap_or_else(|e| panic!("benchmark event: {e}"));
+        .map_err(|e| format!("not a Kinesis event: {e}"))?;
     let report = handler.process(event, Invocation::local()).await;
     let response = report
         .response
@@ -323,7 +323,7 @@ pub async fn invoke(
         .unwrap_or(0);
     std::hint::black_box(response);
     drop(report);
-    publisher.published() - before
+    Ok(publisher.published() - before)
 }
 
 /// Reads a Lambda payload as `lambda_runtime` 1.x does: serde_json through
