@@ -58,11 +58,6 @@ impl Records {
     pub fn iter(&self) -> impl Iterator<Item = SourceRecord<'_>> {
         self.0.iter().map(|json| SourceRecord { json })
     }
-
-    /// The total size of the records' JSON, in bytes.
-    pub fn json_len(&self) -> usize {
-        self.0.iter().map(|r| r.get().len()).sum()
-    }
 }
 
 impl FromIterator<Box<RawValue>> for Records {

@@ -90,19 +90,21 @@ impl<S: Source> Decoder<S> {
             Ok(decoded) => decoded,
             Err(error) => return self.failed(error.to_string()),
         };
-        let event = match decoded {
-            Decoded::Envelope(event) => event,
+        // How many pipelines want it, from the type read first when it could be.
+        let (event, wanted) = match decoded {
+            Decoded::Envelope(event) => (event, None),
             Decoded::Json(text) => {
-                if peek_type(&text).is_some_and(|t| self.wanted_by(&t) == 0) {
+                let wanted = peek_type(&text).map(|t| self.wanted_by(&t));
+                if wanted == Some(0) {
                     return Slot::Unwanted;
                 }
                 match parse_envelope(text, &|| self.source.facts(record)) {
-                    Ok(event) => event,
+                    Ok(event) => (event, wanted),
                     Err(error) => return self.failed(error.to_string()),
                 }
             }
         };
-        let remaining = self.wanted_by(event.event_type());
+        let remaining = wanted.unwrap_or_else(|| self.wanted_by(event.event_type()));
         if remaining == 0 {
             return Slot::Unwanted;
         }

@@ -146,11 +146,6 @@ impl<S: Source> StreamHandler<S> {
         self.pipelines.iter().map(|p| p.name()).collect()
     }
 
-    /// The source.
-    pub fn source(&self) -> &S {
-        &self.source
-    }
-
     /// Handles one Lambda event and returns the response for Lambda.
     pub async fn handle(&self, event: S::Event) -> Result<S::Response, HandlerError> {
         self.process(event, Invocation::local()).await.response
