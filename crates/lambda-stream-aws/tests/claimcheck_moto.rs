@@ -97,13 +97,17 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let seen2 = Arc::clone(&seen);
     let consumer = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("listener").tap(move |uow| {
-            let menu: Value = uow.event.entity().unwrap_or(Value::Null);
-            seen2.lock().expect("lock").push((
-                uow.event.id().to_string(),
-                menu["photos"].as_str().map_or(0, str::len),
-            ));
-        }))
+        .pipeline(
+            Pipeline::new("listener")
+                .tap(move |uow| {
+                    let menu: Value = uow.event.entity().unwrap_or(Value::Null);
+                    seen2.lock().expect("lock").push((
+                        uow.event.id().to_string(),
+                        menu["photos"].as_str().map_or(0, str::len),
+                    ));
+                })
+                .delivered(),
+        )
         .redeem_claim_checks(Arc::new(claims));
     let report = consumer
         .process(testing::sqs_event_from_bodies(&bodies), Invocation::local())

@@ -302,8 +302,8 @@ mod idempotent_pipeline {
                 }
             }),
         );
-        let handler =
-            StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(pipeline);
+        let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+            .pipeline(pipeline.delivered());
         let events: Vec<Envelope> = (0..6)
             .map(|n| {
                 Envelope::builder("payment-requested")

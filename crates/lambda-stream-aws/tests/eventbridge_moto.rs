@@ -110,13 +110,17 @@ async fn fault_events_go_to_the_bus_with_the_record_to_resubmit() {
         EventBridgeConfig::new(&bus),
     ));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").map(|uow| {
-            if uow.event.id() == "e1" {
-                Err(StepError::permanent("order e1 is broken"))
-            } else {
-                Ok(())
-            }
-        }))
+        .pipeline(
+            Pipeline::new("p")
+                .map(|uow| {
+                    if uow.event.id() == "e1" {
+                        Err(StepError::permanent("order e1 is broken"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .delivered(),
+        )
         .faults_to(publisher);
     let report = handler
         .process(

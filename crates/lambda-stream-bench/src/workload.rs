@@ -17,8 +17,8 @@ use base64::Engine;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_stream::{
-    BatchLimits, Config, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry, Publisher,
-    RecordsEvent, StepError, StreamHandler, Tags,
+    BatchLimits, Config, Delivered, Envelope, Invocation, KinesisSource, Pipeline, PublishEntry,
+    Publisher, RecordsEvent, StepError, StreamHandler, Tags,
 };
 use serde::{Deserialize, Serialize};
 
@@ -273,7 +273,7 @@ impl Publisher for CountingPublisher {
 
 /// The workload's pipeline with the library: filter on type, map to the external event,
 /// publish.
-pub fn pipeline(workload: Workload, publisher: Arc<dyn Publisher>) -> Pipeline<()> {
+pub fn pipeline(workload: Workload, publisher: Arc<dyn Publisher>) -> Pipeline<Delivered> {
     Pipeline::new("share")
         .on_type(workload.wanted())
         .map(move |uow| {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use lambda_stream::testing;
 use lambda_stream::{
-    Config, Envelope, InMemoryPublisher, Invocation, KinesisSource, Pipeline, StepError,
+    Config, Delivered, Envelope, InMemoryPublisher, Invocation, KinesisSource, Pipeline, StepError,
     StreamHandler, Tags,
 };
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,7 @@ struct OrderPlacedV1<'a> {
     total: f64,
 }
 
-fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
+fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<Delivered> {
     Pipeline::new("orders-to-order-subsystem")
         .on_type("order-placed")
         .map(|uow| {
@@ -62,7 +62,7 @@ fn orders_to_order_subsystem(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
         .publish(bus, 4)
 }
 
-fn notify_customers(topic: Arc<InMemoryPublisher>) -> Pipeline<()> {
+fn notify_customers(topic: Arc<InMemoryPublisher>) -> Pipeline<Delivered> {
     Pipeline::new("notify-customers")
         .on_type("payment-*")
         .map(|uow| {

@@ -12,13 +12,15 @@
 //! | `DISABLED_PIPELINES` | comma-separated names: these do not run |
 //! | `LAMBDA_STREAM_METRICS` | `emf` prints CloudWatch embedded-format metrics |
 //! | `LAMBDA_STREAM_METRICS_NAMESPACE` | the metrics namespace (default `LambdaStream`) |
+//! | `LAMBDA_STREAM_DEADLINE_MARGIN_MS` | how long before Lambda's deadline the pipelines stop (default 1000; see [`crate::deadline`]) |
 
 use std::collections::HashSet;
+use std::time::Duration;
 
 use crate::envelope::Tags;
 
 /// What the handler reads from the environment.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The standard tags published events carry.
     pub tags: Tags,
@@ -28,6 +30,21 @@ pub struct Config {
     pub disabled_pipelines: HashSet<String>,
     /// Print embedded-format metrics, in this namespace.
     pub emf_namespace: Option<String>,
+    /// How long before the invocation's deadline the pipelines stop, so that what did not
+    /// finish is settled and the response is sent in time.
+    pub deadline_margin: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            tags: Tags::new(),
+            enabled_pipelines: None,
+            disabled_pipelines: HashSet::new(),
+            emf_namespace: None,
+            deadline_margin: crate::deadline::DEFAULT_MARGIN,
+        }
+    }
 }
 
 impl Config {
@@ -67,6 +84,16 @@ impl Config {
                 .map(|v| names(&v))
                 .unwrap_or_default(),
             emf_namespace,
+            deadline_margin: match get("LAMBDA_STREAM_DEADLINE_MARGIN_MS") {
+                Some(ms) => match ms.trim().parse::<u64>() {
+                    Ok(ms) => Duration::from_millis(ms),
+                    Err(_) => {
+                        tracing::warn!(value = %ms, "LAMBDA_STREAM_DEADLINE_MARGIN_MS is not a number of milliseconds; using the default");
+                        crate::deadline::DEFAULT_MARGIN
+                    }
+                },
+                None => crate::deadline::DEFAULT_MARGIN,
+            },
         }
     }
 
@@ -130,6 +157,16 @@ mod tests {
         let c = config(&[("DISABLED_PIPELINES", "x")]);
         assert!(c.is_enabled("a"));
         assert!(!c.is_enabled("x"));
+    }
+
+    #[test]
+    fn the_deadline_margin_defaults_to_a_second() {
+        assert_eq!(config(&[]).deadline_margin, Duration::from_secs(1));
+        assert_eq!(Config::default().deadline_margin, Duration::from_secs(1));
+        let c = config(&[("LAMBDA_STREAM_DEADLINE_MARGIN_MS", "250")]);
+        assert_eq!(c.deadline_margin, Duration::from_millis(250));
+        let c = config(&[("LAMBDA_STREAM_DEADLINE_MARGIN_MS", "soon")]);
+        assert_eq!(c.deadline_margin, Duration::from_secs(1));
     }
 
     #[test]

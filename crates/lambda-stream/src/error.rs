@@ -33,8 +33,9 @@ pub enum ErrorClass {
 
 /// A unit of work's failure: which step failed, why, and whether a retry could help.
 ///
-/// The common errors (envelope, serde_json, io, parsing) convert into a `StepError` with `?`
-/// (unclassified), any other with [`StepError::from_error`]; use [`StepError::retryable`] or
+/// The common errors convert into a `StepError` with `?`: data that does not decode
+/// (envelope, serde_json, number and UTF-8 parsing) as *permanent*, io and fmt errors
+/// unclassified; any other with [`StepError::from_error`] (unclassified); use [`StepError::retryable`] or
 /// [`StepError::permanent`] to classify it. `StepError` is a `std::error::Error`, so it
 /// composes with `anyhow`, `Box<dyn Error>` and other crates' errors.
 pub struct StepError {
@@ -157,6 +158,18 @@ impl StepError {
         out
     }
 
+    /// The error as a fault event's `err.stack`: like a Node stack, it starts with
+    /// `name: message` (so it is never empty), then where it happened and its causes.
+    pub fn stack(&self) -> String {
+        let mut out = format!("{}: {}", self.name, self.message);
+        let chain = self.chain();
+        for line in chain.lines() {
+            out.push_str("\n    ");
+            out.push_str(line);
+        }
+        out
+    }
+
     /// Builds the error for a panic caught inside a step.
     pub(crate) fn from_panic(payload: &(dyn std::any::Any + Send)) -> Self {
         let message = if let Some(s) = payload.downcast_ref::<&str>() {
@@ -191,12 +204,25 @@ macro_rules! step_error_from {
     };
 }
 
-step_error_from!(
+step_error_from!(std::io::Error, std::fmt::Error);
+
+/// Data that does not decode (an entity that is not the expected shape, a number that does
+/// not parse) fails the same way on every delivery: these convert as *permanent* errors, a
+/// fault event whatever the pipeline's failure mode, so a bad record never blocks its shard.
+macro_rules! permanent_step_error_from {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for StepError {
+            fn from(err: $error) -> Self {
+                Self::from_error(err).with_class(ErrorClass::Permanent)
+            }
+        })*
+    };
+}
+
+permanent_step_error_from!(
     crate::envelope::EnvelopeError,
     DecodeError,
     serde_json::Error,
-    std::io::Error,
-    std::fmt::Error,
     std::num::ParseIntError,
     std::num::ParseFloatError,
     std::str::Utf8Error,
@@ -284,14 +310,6 @@ impl std::error::Error for DecodeError {}
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum HandlerError {
-    /// The fault events could not be published; without them the failed records would be
-    /// lost, so the invocation fails instead.
-    FaultPublish {
-        /// How many fault events could not be published.
-        failed: usize,
-        /// The first publisher error.
-        reason: String,
-    },
     /// Records are to be retried but the source has no partial batch response (SNS,
     /// EventBridge, raw): the invocation fails so the caller or Lambda tries again.
     RetryInvocation {
@@ -303,12 +321,6 @@ pub enum HandlerError {
 impl fmt::Display for HandlerError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::FaultPublish { failed, reason } => {
-                write!(
-                    f,
-                    "{failed} fault event(s) could not be published: {reason}"
-                )
-            }
             Self::RetryInvocation { records } => write!(
                 f,
                 "{records} record(s) failed with a retryable error; the invocation fails so it is retried"
@@ -355,7 +367,7 @@ mod tests {
         let err = parse().expect_err("must fail");
         assert_eq!(err.message(), "invalid digit found in string");
         assert!(err.source_error().is_some());
-        assert_eq!(err.class(), ErrorClass::Unclassified);
+        assert_eq!(err.class(), ErrorClass::Permanent);
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 pub mod claimcheck;
 pub mod config;
+pub mod deadline;
 pub mod envelope;
 pub mod error;
 pub mod fault;
@@ -19,13 +20,14 @@ pub mod uow;
 
 pub use claimcheck::Redeemer;
 pub use config::Config;
+pub use deadline::{Deadline, DeadlineExceeded};
 pub use envelope::{
     Envelope, EnvelopeBuilder, EnvelopeError, RecordFacts, S3Pointer, TagValue, Tags,
 };
 pub use error::{DecodeError, ErrorClass, FailureMode, HandlerError, StepError};
-pub use fault::{FAULT_EVENT_TYPE, fault_event};
+pub use fault::{FAULT_EVENT_TYPE, FaultEvent, fault_event, fault_events};
 pub use handler::{RecordReport, RecordState, Report, StreamHandler, StreamService};
-pub use pipeline::{Flow, Item, Pipeline, Settled};
+pub use pipeline::{Delivered, Flow, Item, Pipeline, Settled};
 pub use publisher::{InMemoryPublisher, PublishEntry, Publisher};
 pub use record::{Field, RawRecord, Records, RecordsEvent, SingleEvent, SourceRecord};
 pub use source::{

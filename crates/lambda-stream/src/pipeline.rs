@@ -67,6 +67,27 @@ impl Settled {
     }
 }
 
+/// The value of a unit that a pipeline delivered: what `publish` and `send` give, and what
+/// a last step of your own returns once its effect is done (an API called, a row written).
+///
+/// [`StreamHandler::pipeline`](crate::StreamHandler::pipeline) takes only pipelines of
+/// `Delivered`: a pipeline that forgets its last step does not compile, instead of counting
+/// every unit that reaches its end as delivered.
+///
+/// ```
+/// use lambda_stream::{Delivered, Pipeline, StepError};
+///
+/// let notify = Pipeline::new("notify")
+///     .on_type("order-confirmed")
+///     .then(4, |uow| async move {
+///         // call the API here
+///         Ok::<_, StepError>(Delivered)
+///     });
+/// # let _: Pipeline<Delivered> = notify;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Delivered;
+
 /// What flows between steps: a live unit, or one already settled that is carried to the end
 /// so it is accounted for.
 pub type Item<T> = Result<Uow<T>, Settled>;
@@ -206,6 +227,13 @@ impl<T: Send + 'static> Pipeline<T> {
             steps: self.steps + 1,
             type_filters: self.type_filters,
         }
+    }
+
+    /// Counts every unit that reaches this point as delivered: for a pipeline whose effect
+    /// happened in an earlier step (a `tap` that records, say). Prefer ending with the step
+    /// that delivers, which gives [`Delivered`] itself.
+    pub fn delivered(self) -> Pipeline<Delivered> {
+        self.stage(|flow| map_units(flow, |uow| Ok(uow.with_value(Delivered))))
     }
 
     /// Builds the flow for one invocation.

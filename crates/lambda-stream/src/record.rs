@@ -86,6 +86,11 @@ impl<'a> SourceRecord<'a> {
         self.json.get()
     }
 
+    /// The record's JSON as a raw value.
+    pub(crate) fn raw(&self) -> &'a RawValue {
+        self.json
+    }
+
     /// A field of the record by path (`["kinesis", "data"]`), read without parsing the rest:
     /// `None` when it is not there.
     pub fn get(&self, path: &[&str]) -> Option<Field<'a>> {

@@ -42,6 +42,9 @@ pub struct Summary {
     pub pipelines: Vec<PipelineSummary>,
     /// Fault events published.
     pub faults_published: usize,
+    /// Fault events that could not be published (no fault publisher, a failed publish, the
+    /// deadline): their records were retried instead.
+    pub faults_unpublished: usize,
     /// Records reported back to Lambda for retry.
     pub retried_records: usize,
     /// Wall time of the invocation in milliseconds.

@@ -11,7 +11,10 @@ use crate::record::{Records, SourceRecord};
 /// `map` to `Ext` gives `Uow<Ext>`).
 ///
 /// The record and envelope are shared by every pipeline of the function and never copied.
-#[derive(Debug)]
+///
+/// Its `Debug` shows the pipeline, the records it accounts for and the event with the fields
+/// its `eem` names redacted; never the value (a step's value may hold decrypted data) nor the
+/// record.
 pub struct Uow<T = ()> {
     /// The batch's records, shared by every unit; `position` is this unit's.
     pub(crate) records: Arc<Records>,
@@ -27,6 +30,16 @@ pub struct Uow<T = ()> {
     pub(crate) members: Members,
     /// The record's own partition key (a Kinesis record's), for events that carry none.
     pub(crate) record_key: Option<Arc<str>>,
+}
+
+impl<T> std::fmt::Debug for Uow<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Uow")
+            .field("pipeline", &self.pipeline)
+            .field("records", &self.members.iter().collect::<Vec<_>>())
+            .field("event", &self.event)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<T> Uow<T> {

@@ -22,7 +22,7 @@ fn event(text: &str) -> RecordsEvent {
 }
 
 /// Maps `thing-*` events to a shared event and publishes them.
-fn share(bus: Arc<InMemoryPublisher>) -> Pipeline<()> {
+fn share(bus: Arc<InMemoryPublisher>) -> Pipeline<lambda_stream::Delivered> {
     Pipeline::new("share")
         .on_type("thing-*")
         .map(|uow| {
@@ -45,7 +45,7 @@ where
 {
     let faults = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(source, Config::default())
-        .pipeline(share(bus))
+        .pipeline(share(bus).delivered())
         .faults_to(faults.clone());
     let report = handler.process(event(text), Invocation::local()).await;
     let response = serde_json::to_value(report.response.expect("a response")).expect("json");
@@ -102,7 +102,8 @@ async fn fault_events_carry_each_record_byte_for_byte_and_replay() {
         .pipeline(
             Pipeline::new("p")
                 .on_type("thing-*")
-                .map(|_| Err::<(), _>(StepError::permanent("refused"))),
+                .map(|_| Err::<(), _>(StepError::permanent("refused")))
+                .delivered(),
         )
         .faults_to(faults.clone());
     let report = failing.process(event(&text), Invocation::local()).await;
@@ -123,7 +124,7 @@ async fn fault_events_carry_each_record_byte_for_byte_and_replay() {
     let replay = format!(r#"{{"Records":[{record}]}}"#);
     let bus = Arc::new(InMemoryPublisher::new());
     let fixed = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(share(bus.clone()));
+        .pipeline(share(bus.clone()).delivered());
     let report = fixed.process(event(&replay), Invocation::local()).await;
     assert_eq!(report.records[0].pipelines[0], RecordState::Delivered);
     assert_eq!(bus.envelopes()[0].id(), "e1");
@@ -140,7 +141,7 @@ async fn records_no_pipeline_wants_are_not_read_past_their_type() {
     let faults = Arc::new(InMemoryPublisher::new());
     let bus = Arc::new(InMemoryPublisher::new());
     let typed = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(share(bus.clone()))
+        .pipeline(share(bus.clone()).delivered())
         .faults_to(faults.clone());
     let report = typed.process(event(&text), Invocation::local()).await;
     let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
@@ -168,7 +169,7 @@ async fn records_no_pipeline_wants_are_not_read_past_their_type() {
 
     // A pipeline that reads every event (no leading type filter) reads them all.
     let all = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("all").filter(|_| true))
+        .pipeline(Pipeline::new("all").filter(|_| true).delivered())
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let report = all.process(event(&text), Invocation::local()).await;
     let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
@@ -183,7 +184,12 @@ async fn records_no_pipeline_wants_are_not_read_past_their_type() {
 
     // A type filter after another step is an ordinary step: it sees decoded events only.
     let late = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("late").filter(|_| true).on_type("thing-*"))
+        .pipeline(
+            Pipeline::new("late")
+                .filter(|_| true)
+                .on_type("thing-*")
+                .delivered(),
+        )
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let report = late.process(event(&text), Invocation::local()).await;
     assert_eq!(report.records[0].pipelines[0], RecordState::Fault);
@@ -218,8 +224,8 @@ async fn steps_of_ones_own_settle_units_and_lost_units_are_retried() {
     let lossy =
         Pipeline::new("lossy").step(|flow| flow.filter(|_| futures::future::ready(false)).boxed());
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(own)
-        .pipeline(lossy)
+        .pipeline(own.delivered())
+        .pipeline(lossy.delivered())
         .faults_to(faults.clone());
     let report = handler
         .process(testing::kinesis_event(&events), Invocation::local())
@@ -247,5 +253,7 @@ async fn steps_of_ones_own_settle_units_and_lost_units_are_retried() {
         1,
         "the lowest sequence number"
     );
-    assert_eq!(faults.published().len(), 1);
+    // e0 failed for good in `own` but is retried by `lossy`: no fault event this time (it
+    // faults on the delivery where nothing retries it, once).
+    assert!(faults.published().is_empty());
 }

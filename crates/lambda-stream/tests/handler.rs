@@ -50,9 +50,9 @@ async fn every_unit_flows_through_every_pipeline_concurrently() {
         })
     };
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(meet("a"))
-        .pipeline(meet("b"))
-        .pipeline(Pipeline::new("things").on_type("thing-*"))
+        .pipeline(meet("a").delivered())
+        .pipeline(meet("b").delivered())
+        .pipeline(Pipeline::new("things").on_type("thing-*").delivered())
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let events = vec![event(0, "thing-created"), event(1, "order-placed")];
     let report = tokio::time::timeout(
@@ -87,9 +87,9 @@ async fn pipelines_are_toggled_by_environment() {
         KinesisSource::new(),
         config(&[("ENABLED_PIPELINES", "a,b"), ("DISABLED_PIPELINES", "b")]),
     )
-    .pipeline(Pipeline::new("a"))
-    .pipeline(Pipeline::new("b"))
-    .pipeline(Pipeline::new("c"));
+    .pipeline(Pipeline::new("a").delivered())
+    .pipeline(Pipeline::new("b").delivered())
+    .pipeline(Pipeline::new("c").delivered());
     assert_eq!(handler.pipeline_names(), vec!["a"]);
 }
 
@@ -99,7 +99,7 @@ async fn skipped_test_events_are_dropped_unless_included() {
     skipped.tags_mut().insert("skip", true);
     let events = vec![event(0, "thing-created"), skipped];
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p"));
+        .pipeline(Pipeline::new("p").delivered());
     let report = handler
         .process(testing::kinesis_event(&events), Invocation::local())
         .await;
@@ -110,7 +110,7 @@ async fn skipped_test_events_are_dropped_unless_included() {
 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .include_skipped()
-        .pipeline(Pipeline::new("p"));
+        .pipeline(Pipeline::new("p").delivered());
     let report = handler
         .process(testing::kinesis_event(&events), Invocation::local())
         .await;
@@ -127,8 +127,8 @@ async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
     ];
     let faults = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p1"))
-        .pipeline(Pipeline::new("p2"))
+        .pipeline(Pipeline::new("p1").delivered())
+        .pipeline(Pipeline::new("p2").delivered())
         .faults_to(faults.clone());
     let report = handler
         .process(
@@ -159,7 +159,7 @@ async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
         .on_decode_failure(FailureMode::Retry)
-        .pipeline(Pipeline::new("p1"))
+        .pipeline(Pipeline::new("p1").delivered())
         .faults_to(faults.clone());
     faults.clear();
     let report = handler
@@ -178,40 +178,71 @@ async fn undecodable_records_become_faults_or_retries_and_the_rest_goes_on() {
 }
 
 #[tokio::test]
-async fn a_failed_fault_publish_fails_the_invocation() {
+async fn a_failed_fault_publish_retries_the_record_instead_of_failing_the_batch() {
     let faults = Arc::new(InMemoryPublisher::new().failing(|| StepError::new("bus down")));
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+        .pipeline(
+            Pipeline::new("p")
+                .map(|uow| {
+                    if uow.event.id() == "e1" {
+                        Err(StepError::new("boom"))
+                    } else {
+                        Ok(())
+                    }
+                })
+                .delivered(),
+        )
         .faults_to(faults);
-    let err = handler
-        .handle(testing::kinesis_event(&[event(0, "thing-created")]))
-        .await
-        .expect_err("must fail so Lambda retries");
-    assert!(
-        matches!(err, HandlerError::FaultPublish { failed: 1, .. }),
-        "{err}"
+    let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
+    let report = handler
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    let response = report
+        .response
+        .expect("a partial response, not a failed invocation");
+    assert_eq!(
+        response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect::<Vec<_>>(),
+        vec![Some(testing::sequence_number(2))]
     );
-    assert!(err.to_string().contains("bus down"));
+    assert!(report.faults.is_empty());
+    assert_eq!(report.summary.faults_unpublished, 1);
+    assert_eq!(report.summary.faults_published, 0);
+    assert_eq!(
+        report.records.iter().map(|r| r.retry).collect::<Vec<_>>(),
+        vec![false, true, false]
+    );
 }
 
 #[tokio::test]
-async fn a_partially_rejected_fault_publish_fails_the_invocation_too() {
+async fn a_partially_rejected_fault_publish_retries_only_the_rejected_faults_records() {
     let faults = Arc::new(InMemoryPublisher::new().rejecting(|e| {
         e.json()
             .contains(r#""id":"e1""#)
             .then(|| StepError::new("rejected"))
     }));
-    let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+    let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(
+            Pipeline::new("p")
+                .map(|_| Err::<(), _>(StepError::new("boom")))
+                .delivered(),
+        )
         .faults_to(faults.clone());
     let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
-    let err = handler
-        .handle(testing::kinesis_event(&events))
-        .await
-        .expect_err("fails");
-    assert!(
-        matches!(err, HandlerError::FaultPublish { failed: 1, .. }),
-        "{err}"
+    let report = handler
+        .process(testing::sqs_event(&events), Invocation::local())
+        .await;
+    let response = report.response.expect("a partial response");
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(faults.published().len(), 2);
+    assert_eq!(report.summary.faults_published, 2);
+    assert_eq!(report.summary.faults_unpublished, 1);
+    assert_eq!(
+        report.records.iter().map(|r| r.retry).collect::<Vec<_>>(),
+        vec![false, true, false]
     );
 }
 
@@ -219,7 +250,11 @@ async fn a_partially_rejected_fault_publish_fails_the_invocation_too() {
 async fn faults_are_published_in_batches_within_limits() {
     let faults = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom"))))
+        .pipeline(
+            Pipeline::new("p")
+                .map(|_| Err::<(), _>(StepError::new("boom")))
+                .delivered(),
+        )
         .faults_to(faults.clone());
     let events: Vec<_> = (0..23).map(|n| event(n, "thing-created")).collect();
     let report = handler
@@ -240,7 +275,8 @@ async fn without_a_fault_publisher_failures_are_retried_not_lost() {
                 } else {
                     Ok(())
                 }
-            }),
+            })
+            .delivered(),
     );
     let events: Vec<_> = (0..3).map(|n| event(n, "thing-created")).collect();
     let report = handler
@@ -261,8 +297,12 @@ async fn without_a_fault_publisher_failures_are_retried_not_lost() {
 async fn a_record_retried_by_one_pipeline_is_retried_and_not_faulted_there() {
     let faults = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("ok"))
-        .pipeline(Pipeline::new("flaky").map(|_| Err::<(), _>(StepError::retryable("timeout"))))
+        .pipeline(Pipeline::new("ok").delivered())
+        .pipeline(
+            Pipeline::new("flaky")
+                .map(|_| Err::<(), _>(StepError::retryable("timeout")))
+                .delivered(),
+        )
         .faults_to(faults.clone());
     let report = handler
         .process(
@@ -287,7 +327,9 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
         config(&[("AWS_LAMBDA_FUNCTION_NAME", "egress-fn"), ("STAGE", "dev")]),
     )
     .pipeline(
-        Pipeline::new("p").map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError"))),
+        Pipeline::new("p")
+            .map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError")))
+            .delivered(),
     )
     .faults_to(faults.clone());
     let mut secret = event(0, "thing-created");
@@ -361,7 +403,9 @@ async fn dynamodb_trigger_end_to_end() {
 #[tokio::test]
 async fn raw_source_retries_fail_the_call() {
     let handler = StreamHandler::with_config(RawSource::new(), Config::default()).pipeline(
-        Pipeline::new("webhook").map(|_| Err::<(), _>(StepError::retryable("bus throttled"))),
+        Pipeline::new("webhook")
+            .map(|_| Err::<(), _>(StepError::retryable("bus throttled")))
+            .delivered(),
     );
     let err = handler
         .handle(vec![RawRecord {
@@ -383,7 +427,8 @@ async fn the_handler_answers_a_lambda_json_event_like_the_runtime_would() {
     let handler = StreamHandler::with_config(SqsSource::new(), Config::default()).pipeline(
         Pipeline::new("p")
             .on_failure(FailureMode::Retry)
-            .map(|_| Err::<(), _>(StepError::new("x"))),
+            .map(|_| Err::<(), _>(StepError::new("x")))
+            .delivered(),
     );
     let response = handler.handle(event).await.expect("ok");
     assert_eq!(
@@ -421,7 +466,7 @@ async fn one_structured_summary_line_per_invocation() {
     lambda_stream::lambda_runtime::tracing::callsite::rebuild_interest_cache();
 
     let handler = StreamHandler::with_config(KinesisSource::new(), Config::default())
-        .pipeline(Pipeline::new("things").on_type("thing-*"))
+        .pipeline(Pipeline::new("things").on_type("thing-*").delivered())
         .faults_to(Arc::new(InMemoryPublisher::new()));
     let events = vec![event(0, "thing-created"), event(1, "order-placed")];
     handler
@@ -455,12 +500,15 @@ async fn the_handler_is_a_tower_service_of_lambda_events() {
     use lambda_stream::lambda_runtime::tower::ServiceExt;
     use lambda_stream::lambda_runtime::{Context, LambdaEvent};
     let service = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").on_failure(FailureMode::Retry).map(
-            |uow| match uow.event.id() {
-                "e1" => Err(StepError::new("x")),
-                _ => Ok(()),
-            },
-        ))
+        .pipeline(
+            Pipeline::new("p")
+                .on_failure(FailureMode::Retry)
+                .map(|uow| match uow.event.id() {
+                    "e1" => Err(StepError::new("x")),
+                    _ => Ok(()),
+                })
+                .delivered(),
+        )
         .into_service();
     let events = vec![event(0, "thing-created"), event(1, "thing-created")];
     let lambda_event = LambdaEvent::new(testing::sqs_event(&events), Context::default());
@@ -519,13 +567,17 @@ async fn claim_checked_events_are_redeemed_before_the_pipelines_see_them() {
     let seen2 = Arc::clone(&seen);
     let faults = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(SqsSource::new(), Config::default())
-        .pipeline(Pipeline::new("p").tap(move |uow| {
-            let blob: Value = uow.event.entity().unwrap_or(Value::Null);
-            seen2.lock().expect("lock").push((
-                uow.event.id().to_string(),
-                blob["blob"].as_str().map_or(0, str::len),
-            ));
-        }))
+        .pipeline(
+            Pipeline::new("p")
+                .tap(move |uow| {
+                    let blob: Value = uow.event.entity().unwrap_or(Value::Null);
+                    seen2.lock().expect("lock").push((
+                        uow.event.id().to_string(),
+                        blob["blob"].as_str().map_or(0, str::len),
+                    ));
+                })
+                .delivered(),
+        )
         .redeem_claim_checks(Arc::new(store))
         .faults_to(faults.clone());
     let events = vec![

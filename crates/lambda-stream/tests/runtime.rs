@@ -45,7 +45,7 @@ async fn runtime_child() {
             }
         });
     let result = StreamHandler::new(SqsSource::new())
-        .pipeline(pipeline)
+        .pipeline(pipeline.delivered())
         .faults_to(Arc::new(InMemoryPublisher::new()))
         .run()
         .await;

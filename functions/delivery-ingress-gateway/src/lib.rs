@@ -9,7 +9,7 @@
 use std::sync::Arc;
 
 use lambda_stream::{
-    Config, Envelope, Pipeline, Publisher, SqsSource, StepError, StreamHandler, Uow,
+    Config, Delivered, Envelope, Pipeline, Publisher, SqsSource, StepError, StreamHandler, Uow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -81,7 +81,7 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
 }
 
 /// The gateway's one pipeline.
-pub fn delivery_updates(bus: Arc<dyn Publisher>) -> Pipeline<()> {
+pub fn delivery_updates(bus: Arc<dyn Publisher>) -> Pipeline<Delivered> {
     Pipeline::new("delivery-updates")
         .map(to_internal)
         .publish(bus, 2)

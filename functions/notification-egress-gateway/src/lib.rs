@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use lambda_stream::{
-    Config, KinesisSource, Pipeline, PublishEntry, Publisher, StepError, StreamHandler, TypeFilter,
-    Uow,
+    Config, Delivered, KinesisSource, Pipeline, PublishEntry, Publisher, StepError, StreamHandler,
+    TypeFilter, Uow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ pub fn to_notification(uow: &Uow<()>) -> Result<PublishEntry, StepError> {
 }
 
 /// The gateway's one pipeline.
-pub fn notify_customers(topic: Arc<dyn Publisher>) -> Pipeline<()> {
+pub fn notify_customers(topic: Arc<dyn Publisher>) -> Pipeline<Delivered> {
     Pipeline::new("notify-customers")
         .on_types(TypeFilter::set(NOTIFIED_TYPES))
         .map(to_notification)

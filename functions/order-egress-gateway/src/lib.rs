@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use lambda_stream::{
-    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter, Uow,
+    Config, Delivered, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
+    TypeFilter, Uow,
 };
 use serde::Deserialize;
 
@@ -65,7 +66,7 @@ pub fn to_external(uow: &Uow<()>) -> Result<Envelope, StepError> {
 }
 
 /// The gateway's one pipeline; `external` publishes with source `external`.
-pub fn share_orders(external: Arc<dyn Publisher>) -> Pipeline<()> {
+pub fn share_orders(external: Arc<dyn Publisher>) -> Pipeline<Delivered> {
     Pipeline::new("share-orders")
         .on_types(TypeFilter::set(["order-placed", "order-cancelled"]))
         .map(to_external)

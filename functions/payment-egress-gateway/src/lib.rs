@@ -11,7 +11,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_stream::{
-    Config, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, Uow,
+    Config, Delivered, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
+    Uow,
 };
 use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender, Idempotency};
 use serde::{Deserialize, Serialize};
@@ -127,7 +128,10 @@ pub fn charge_request(uow: &Uow<()>) -> Result<HttpRequest, StepError> {
 
 /// The gateway's one pipeline: payments of one order in order, different orders concurrently,
 /// every call within the processor's rate limit.
-pub fn request_payments(sender: HttpSender, idempotency: Option<Arc<Idempotency>>) -> Pipeline<()> {
+pub fn request_payments(
+    sender: HttpSender,
+    idempotency: Option<Arc<Idempotency>>,
+) -> Pipeline<Delivered> {
     let call = move |uow: Uow<HttpRequest>| {
         let sender = sender.clone();
         let idempotency = idempotency.clone();
@@ -142,8 +146,8 @@ pub fn request_payments(sender: HttpSender, idempotency: Option<Arc<Idempotency>
                         || async { sender.send(request).await.map(|_| ()) },
                     )
                     .await
-                    .map(|_| ()),
-                None => sender.send(request).await.map(|_| ()),
+                    .map(|_| Delivered),
+                None => sender.send(request).await.map(|_| Delivered),
             }
         }
     };

@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use customer_contracts::restaurant::{RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED, RestaurantV1};
 use lambda_stream::{
-    Config, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler, TypeFilter, Uow,
+    Config, Delivered, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
+    TypeFilter, Uow,
 };
 use serde::{Deserialize, Serialize};
 
@@ -72,7 +73,7 @@ pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
 }
 
 /// The gateway's one pipeline.
-pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<()> {
+pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<Delivered> {
     Pipeline::new("restaurant-updates")
         .on_types(TypeFilter::set([
             RESTAURANT_MENU_PUBLISHED.event_type,

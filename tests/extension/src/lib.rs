@@ -14,7 +14,8 @@
 //! let handler = StreamHandler::new(S3NotificationSource::new()).pipeline(
 //!     Pipeline::new("uploads")
 //!         .on_type("object-created")
-//!         .step(first_per_key()),
+//!         .step(first_per_key())
+//!         .delivered(),
 //! );
 //! # let _ = handler;
 //! ```

@@ -106,11 +106,9 @@ async fn s3_notifications_through_sqs_become_events_and_duplicates_are_filtered(
 #[tokio::test]
 async fn retries_are_reported_by_message_id_as_sqs_does() {
     let handler = StreamHandler::with_config(S3NotificationSource::new(), Config::default())
-        .pipeline(
-            Pipeline::new("p")
-                .on_type("object-created")
-                .map(|_| Err::<(), _>(StepError::retryable("the menu store is down"))),
-        );
+        .pipeline(Pipeline::new("p").on_type("object-created").map(|_| {
+            Err::<lambda_stream::Delivered, _>(StepError::retryable("the menu store is down"))
+        }));
     let event = testing::sqs_event_from_bodies(&[notification("ObjectCreated:Put", "a")]);
     let response = handler.handle(event).await.expect("a response");
     assert_eq!(response.batch_item_failures.len(), 1);

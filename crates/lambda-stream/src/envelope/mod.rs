@@ -226,10 +226,18 @@ impl Envelope {
         };
         let tags = match index.tags {
             Some(span) => SharedJson::new(Arc::clone(&text), &span)
-                .map(Tags::from_shared)
-                .unwrap_or_default(),
+                .ok_or_else(|| EnvelopeError::Invalid("`tags` could not be kept".into()))
+                .and_then(|raw| {
+                    Tags::checked(raw).map_err(|source| EnvelopeError::InvalidField {
+                        field: "tags".into(),
+                        source,
+                    })
+                })?,
             None => Tags::new(),
         };
+        if let Some(eem) = &index.eem {
+            check_eem(eem.get(&text))?;
+        }
         Ok(Self {
             text: Text::Shared(text),
             pristine,
@@ -479,15 +487,27 @@ impl Envelope {
 
     /// The field names listed as encrypted in `eem.fields`, which fault events redact.
     pub fn encrypted_fields(&self) -> Vec<String> {
+        self.eem_fields().unwrap_or_default()
+    }
+
+    /// The fields the `eem` names; `Err` when there is an `eem` that cannot be read (so
+    /// redaction must assume it names everything).
+    pub(crate) fn eem_fields(&self) -> Result<Vec<String>, EnvelopeError> {
         #[derive(Deserialize)]
         struct Eem {
             #[serde(default)]
-            fields: Vec<String>,
+            fields: Option<Vec<String>>,
         }
-        self.eem_json()
-            .and_then(|raw| serde_json::from_str::<Eem>(raw).ok())
-            .map(|eem| eem.fields)
-            .unwrap_or_default()
+        match self.eem_json() {
+            None => Ok(Vec::new()),
+            Some(raw) if raw.trim() == "null" => Ok(Vec::new()),
+            Some(raw) => serde_json::from_str::<Eem>(raw)
+                .map(|eem| eem.fields.unwrap_or_default())
+                .map_err(|source| EnvelopeError::InvalidField {
+                    field: "eem".into(),
+                    source,
+                }),
+        }
     }
 
     // -- writing
@@ -662,9 +682,34 @@ impl PartialEq for Envelope {
     }
 }
 
+/// An `eem` must name its encrypted fields readably, or redaction could not find them: fail
+/// closed with a decode error rather than publish a fault with the fields in clear.
+fn check_eem(eem: &str) -> Result<(), EnvelopeError> {
+    #[derive(Deserialize)]
+    struct Eem {
+        #[serde(default)]
+        #[allow(dead_code)]
+        fields: Option<Vec<String>>,
+    }
+    if eem.trim() == "null" {
+        return Ok(());
+    }
+    serde_json::from_str::<Eem>(eem)
+        .map(|_| ())
+        .map_err(|source| EnvelopeError::InvalidField {
+            field: "eem".into(),
+            source,
+        })
+}
+
+/// The event as JSON with the fields its `eem` names redacted, as fault events show it: a
+/// `Debug` print in a log must not leak what a fault would hide.
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_json())
+        if self.eem.is_none() {
+            return f.write_str(&self.to_json());
+        }
+        write!(f, "{}", crate::fault::redacted_event(self))
     }
 }
 

@@ -141,12 +141,15 @@ impl Tags {
         Self::default()
     }
 
-    /// Tags that are the JSON object `raw` (already checked to be one).
-    pub(crate) fn from_shared(raw: SharedJson) -> Self {
-        Self {
+    /// Tags that are the JSON object `raw`, read now: an object that is not valid tags (a
+    /// number out of range, a lone surrogate escape) is an error, never empty tags that
+    /// `publish` would then replace.
+    pub(crate) fn checked(raw: SharedJson) -> Result<Self, serde_json::Error> {
+        let entries = serde_json::from_str::<TagEntries>(raw.get())?.0;
+        Ok(Self {
             raw: Some(raw),
-            entries: OnceLock::new(),
-        }
+            entries: OnceLock::from(entries),
+        })
     }
 
     /// The tags' JSON text, while they are as they were read (before any change).
@@ -326,7 +329,7 @@ impl<'de> Deserialize<'de> for Tags {
         let len = u32::try_from(text.len()).map_err(|_| de::Error::custom("tags too large"))?;
         let span = super::text::Piece::Span { start: 0, end: len };
         match SharedJson::new(text, &span) {
-            Some(shared) => Ok(Self::from_shared(shared)),
+            Some(shared) => Self::checked(shared).map_err(de::Error::custom),
             None => Err(de::Error::custom("tags could not be kept")),
         }
     }

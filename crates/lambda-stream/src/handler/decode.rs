@@ -160,6 +160,17 @@ impl<S: Source> Decoder<S> {
         Some(taken)
     }
 
+    /// Whether pipeline `pipeline` could still want record `i`, which it never took (it was
+    /// stopped before reaching it): unknown for a record not decoded yet.
+    pub(super) fn may_want(&self, i: usize, pipeline: usize) -> bool {
+        match &*self.lock(i) {
+            Slot::Undecoded => true,
+            Slot::Shared { event, .. } => self.wants(pipeline, event.event_type()),
+            // Every pipeline that wanted it took it; this one did not, so it does not want it.
+            Slot::Taken | Slot::Unwanted | Slot::Skipped | Slot::Failed(_) => false,
+        }
+    }
+
     /// How the record decoded.
     pub(super) fn outcome(&self, i: usize) -> Outcome {
         match &*self.lock(i) {

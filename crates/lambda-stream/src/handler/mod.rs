@@ -14,16 +14,17 @@
 //! | the Lambda service | `service` |
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use tracing::Instrument;
 
 use crate::claimcheck::Redeemer;
 use crate::config::Config;
+use crate::deadline::{Deadline, margin_for};
 use crate::envelope::now_millis;
 use crate::error::{FailureMode, HandlerError};
-use crate::pipeline::{Flow, Pipeline, Settled};
+use crate::pipeline::{Delivered, Flow, Pipeline, Settled};
 use crate::publisher::Publisher;
 use crate::source::Source;
 use crate::uow::Invocation;
@@ -49,7 +50,7 @@ pub use settle::{RecordReport, RecordState, Report};
 /// # async fn doc() -> Result<(), lambda_runtime::Error> {
 /// let faults = Arc::new(InMemoryPublisher::new()); // the EventBridge sink in production
 /// StreamHandler::new(KinesisSource::new())
-///     .pipeline(Pipeline::new("p1").on_type("thing-*"))
+///     .pipeline(Pipeline::new("p1").on_type("thing-*").delivered())
 ///     .faults_to(faults)
 ///     .run()
 ///     .await
@@ -97,8 +98,11 @@ impl<S: Source> StreamHandler<S> {
     /// Registers a pipeline. Every unit of every batch flows through every enabled pipeline;
     /// the pipelines run concurrently. Pipelines disabled by `ENABLED_PIPELINES` or
     /// `DISABLED_PIPELINES` are left out here.
+    ///
+    /// The pipeline must end in a step that delivers ([`Delivered`]): `publish`, `send`, a
+    /// step of your own returning `Delivered`, or an explicit `.delivered()`.
     #[must_use]
-    pub fn pipeline<T: Send + 'static>(mut self, pipeline: Pipeline<T>) -> Self {
+    pub fn pipeline(mut self, pipeline: Pipeline<Delivered>) -> Self {
         if self.config.is_enabled(pipeline.name()) {
             self.pipelines.push(Arc::new(pipeline));
         } else {
@@ -134,6 +138,17 @@ impl<S: Source> StreamHandler<S> {
         self
     }
 
+    /// How long before the invocation's deadline the pipelines stop (default 1 s, or
+    /// `LAMBDA_STREAM_DEADLINE_MARGIN_MS`; never more than a quarter of the time an invocation
+    /// has). Units still running then are settled as failures with `DeadlineExceeded` (a retry
+    /// or a fault, per the pipeline's failure mode), records not reached yet are retried, and
+    /// the faults are published and the response sent within the margin.
+    #[must_use]
+    pub fn deadline_margin(mut self, margin: Duration) -> Self {
+        self.config.deadline_margin = margin;
+        self
+    }
+
     /// Lets test events (`tags.skip: true`) through instead of dropping them.
     #[must_use]
     pub fn include_skipped(mut self) -> Self {
@@ -156,6 +171,19 @@ impl<S: Source> StreamHandler<S> {
         let started = Instant::now();
         let mut invocation = invocation;
         invocation.tags.merge_defaults(&self.config.tags);
+        // The pipelines stop one margin before Lambda's deadline; fault publishing may use
+        // three quarters of the margin; the rest is for the response.
+        let (pipelines_stop, faults_stop) = match invocation.deadline {
+            Some(deadline) => {
+                let lambda = Deadline::at(deadline);
+                let margin = margin_for(
+                    self.config.deadline_margin,
+                    deadline.saturating_duration_since(Instant::now()),
+                );
+                (lambda.earlier_by(margin), lambda.earlier_by(margin / 4))
+            }
+            None => (Deadline::NONE, Deadline::NONE),
+        };
         let invocation = Arc::new(invocation);
 
         let records = Arc::new(self.source.records(event));
@@ -170,16 +198,27 @@ impl<S: Source> StreamHandler<S> {
             type_filters,
             self.include_skipped,
         ));
+        let redemptions = self
+            .redeemer
+            .as_ref()
+            .map(|redeemer| Redemptions::new(Arc::clone(redeemer), records.len()));
         let runs =
             futures::future::join_all(self.pipelines.iter().enumerate().map(|(p, pipeline)| {
                 let entered = Entered::new(records.len());
                 let units = units(&decoder, p, pipeline.name(), &invocation, &entered);
-                let units = match &self.redeemer {
-                    Some(redeemer) => redeem_units(units, Arc::clone(redeemer)),
+                let units = match &redemptions {
+                    Some(redemptions) => redeem_units(units, Arc::clone(redemptions)),
                     None => units,
                 };
                 let span = tracing::info_span!("pipeline", name = pipeline.name());
-                run_pipeline(Arc::clone(pipeline), units, entered, records.len()).instrument(span)
+                run_pipeline(
+                    Arc::clone(pipeline),
+                    units,
+                    entered,
+                    records.len(),
+                    pipelines_stop,
+                )
+                .instrument(span)
             }))
             .await;
 
@@ -187,6 +226,7 @@ impl<S: Source> StreamHandler<S> {
             source: self.source.as_ref(),
             faults_to: self.faults.as_deref(),
             decode_failure: self.decode_failure,
+            stop: faults_stop,
         };
         let mut report = settle.settle(&records, &decoder, runs, &invocation).await;
         report.summary.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -209,24 +249,67 @@ impl<S: Source> StreamHandler<S> {
     }
 }
 
-/// Swaps each claim-checked unit's event for the stored one.
-fn redeem_units(units: Flow<()>, redeemer: Arc<dyn Redeemer>) -> Flow<()> {
+/// How many claim checks a pipeline redeems at a time.
+const REDEEM_CONCURRENCY: usize = 16;
+
+/// The claim checks of one batch, redeemed once per record whichever pipeline asks first.
+struct Redemptions {
+    redeemer: Arc<dyn Redeemer>,
+    cells: Vec<tokio::sync::OnceCell<Result<Arc<crate::Envelope>, Arc<crate::StepError>>>>,
+}
+
+impl Redemptions {
+    fn new(redeemer: Arc<dyn Redeemer>, records: usize) -> Arc<Self> {
+        Arc::new(Self {
+            redeemer,
+            cells: (0..records).map(|_| tokio::sync::OnceCell::new()).collect(),
+        })
+    }
+
+    async fn redeem(
+        &self,
+        position: usize,
+        pointer: &crate::S3Pointer,
+    ) -> Result<Arc<crate::Envelope>, crate::StepError> {
+        let fetch = || async {
+            crate::pipeline::guarded_async("redeem", || {
+                crate::claimcheck::redeem(self.redeemer.as_ref(), pointer)
+            })
+            .await
+            .map(Arc::new)
+            .map_err(Arc::new)
+        };
+        let result = match self.cells.get(position) {
+            Some(cell) => cell.get_or_init(fetch).await.clone(),
+            None => fetch().await,
+        };
+        result.map_err(|error| {
+            crate::StepError::new(error.message().to_string())
+                .with_name(error.name().to_string())
+                .with_class(error.class())
+        })
+    }
+}
+
+/// Swaps each claim-checked unit's event for the stored one, a few at a time, in order.
+fn redeem_units(units: Flow<()>, redemptions: Arc<Redemptions>) -> Flow<()> {
     units
-        .then(move |item| {
-            let redeemer = Arc::clone(&redeemer);
+        .map(move |item| {
+            let redemptions = Arc::clone(&redemptions);
             async move {
                 let mut uow = item?;
                 let Some(pointer) = uow.event.s3().cloned() else {
                     return Ok(uow);
                 };
-                match crate::claimcheck::redeem(redeemer.as_ref(), &pointer).await {
+                match redemptions.redeem(uow.position as usize, &pointer).await {
                     Ok(event) => {
-                        uow.event = Arc::new(event);
+                        uow.event = event;
                         Ok(uow)
                     }
                     Err(error) => Err(Settled::failed(uow.members, error.in_step("redeem"))),
                 }
             }
         })
+        .buffered(REDEEM_CONCURRENCY)
         .boxed()
 }

@@ -7,6 +7,7 @@ use futures::stream::BoxStream;
 
 use super::decode::Entered;
 use super::settle::RecordState;
+use crate::deadline::Deadline;
 use crate::error::{FailureMode, StepError};
 use crate::pipeline::{End, Flow, Pipeline, Settled};
 use crate::step::filter::TypeFilter;
@@ -53,22 +54,37 @@ pub(super) struct PipelineRun {
     pub(super) states: Vec<Option<RecordState>>,
     /// The failed units that may become fault events.
     pub(super) failures: Vec<(Members, StepError)>,
+    /// True when the pipeline was stopped at the deadline: records it had not reached yet
+    /// are retried.
+    pub(super) timed_out: bool,
 }
 
+/// Runs the pipeline until every unit settled or `stop` came. At `stop` the work still in
+/// flight is dropped (cancelled): its units fail with `DeadlineExceeded`, which the
+/// pipeline's failure mode settles.
 pub(super) async fn run_pipeline(
     pipeline: Arc<dyn RunPipeline>,
     input: Flow<()>,
     entered: Arc<Entered>,
     records: usize,
+    stop: Deadline,
 ) -> PipelineRun {
     let mode = pipeline.failure_mode();
     let mut run = PipelineRun {
         name: pipeline.name().to_string(),
         states: vec![None; records],
         failures: Vec::new(),
+        timed_out: false,
     };
     let mut settled = pipeline.start(input);
-    while let Some(Settled { members, end }) = settled.next().await {
+    loop {
+        let Ok(next) = stop.scope(stop.run(settled.next())).await else {
+            run.timed_out = true;
+            break;
+        };
+        let Some(Settled { members, end }) = next else {
+            break;
+        };
         let state = match &end {
             End::Delivered => RecordState::Delivered,
             End::Filtered => RecordState::Filtered,
@@ -89,10 +105,39 @@ pub(super) async fn run_pipeline(
             }
         }
     }
-    // A record that came in and never settled was lost by a step: retry it, loudly.
-    let lost: Vec<usize> = (0..records)
+    // Cancel whatever is still in flight before settling it.
+    drop(settled);
+    let unsettled: Vec<usize> = (0..records)
         .filter(|i| entered.get(*i) && run.states[*i].is_none())
         .collect();
+    if run.timed_out {
+        if !unsettled.is_empty() {
+            let error = StepError::new(
+                "the unit had not settled when the pipeline stopped, one deadline margin before the invocation's deadline",
+            )
+            .with_name("DeadlineExceeded");
+            let state = match error.disposition(mode) {
+                FailureMode::Fault => RecordState::Fault,
+                FailureMode::Retry => RecordState::Retry,
+            };
+            tracing::error!(pipeline = %run.name, records = unsettled.len(), ?state, "units not settled by the deadline");
+            for i in &unsettled {
+                run.states[*i] = Some(state);
+            }
+            if state == RecordState::Fault {
+                let members = Members::Many(
+                    unsettled
+                        .iter()
+                        .map(|i| u32::try_from(*i).unwrap_or(u32::MAX))
+                        .collect(),
+                );
+                run.failures.push((members, error));
+            }
+        }
+        return run;
+    }
+    // A record that came in and never settled was lost by a step: retry it, loudly.
+    let lost = unsettled;
     if !lost.is_empty() {
         tracing::error!(
             pipeline = %run.name,

@@ -71,7 +71,6 @@ impl<S: Source> lambda_runtime::tower::Service<lambda_runtime::LambdaEvent<S::Ev
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(error: HandlerError) -> Self {
         let error_type = match &error {
-            HandlerError::FaultPublish { .. } => "FaultPublishError",
             HandlerError::RetryInvocation { .. } => "RetryInvocation",
         };
         lambda_runtime::Diagnostic {

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::decode::{Decoder, Outcome};
-use super::faults;
+use super::faults::{self, FaultSink};
 use super::run::PipelineRun;
+use crate::deadline::Deadline;
 use crate::envelope::Envelope;
 use crate::error::{FailureMode, HandlerError};
 use crate::publisher::Publisher;
@@ -54,7 +55,8 @@ pub struct Report<R> {
     pub response: Result<R, HandlerError>,
     /// The counts.
     pub summary: Summary,
-    /// The fault events (published unless `response` says publishing failed).
+    /// The fault events published (a fault that could not be published is not here: its
+    /// records are retried instead, see [`Summary::faults_unpublished`]).
     pub faults: Vec<Envelope>,
     /// Per record, in batch order.
     pub records: Vec<RecordReport>,
@@ -76,6 +78,8 @@ pub(super) struct Settle<'a, S> {
     pub(super) source: &'a S,
     pub(super) faults_to: Option<&'a dyn Publisher>,
     pub(super) decode_failure: FailureMode,
+    /// When fault publishing must be done.
+    pub(super) stop: Deadline,
 }
 
 impl<S: Source> Settle<'_, S> {
@@ -96,9 +100,14 @@ impl<S: Source> Settle<'_, S> {
                 RecordReport {
                     pipelines: runs
                         .iter()
-                        .map(|run| match (&outcome, run.states[i]) {
+                        .enumerate()
+                        .map(|(p, run)| match (&outcome, run.states[i]) {
                             (_, Some(state)) => state,
                             (Outcome::Failed(_), None) => decode_state,
+                            // Stopped at the deadline before reaching it: it comes again.
+                            (Outcome::Event, None) if run.timed_out && decoder.may_want(i, p) => {
+                                RecordState::Retry
+                            }
                             (_, None) => RecordState::Filtered,
                         })
                         .collect(),
@@ -111,7 +120,25 @@ impl<S: Source> Settle<'_, S> {
                 }
             })
             .collect();
+        let mut retried_for_faults = vec![false; records.len()];
+        let mark = |reports: &mut [RecordReport], forced: &[bool]| {
+            for (report, forced) in reports.iter_mut().zip(forced) {
+                report.retry = *forced
+                    || report.pipelines.contains(&RecordState::Retry)
+                    || (report.decode_error.is_some() && decode_state == RecordState::Retry);
+            }
+        };
+        mark(&mut reports, &retried_for_faults);
 
+        let sink = match self.faults_to.map(FaultSink::new) {
+            Some(Ok(sink)) => Some(sink),
+            Some(Err(error)) => {
+                tracing::error!(%error, "the fault publisher failed; failed records are retried instead");
+                None
+            }
+            None => None,
+        };
+        let fits = |event: &Envelope| sink.as_ref().is_none_or(|sink| sink.fits(event));
         let faults = faults::collect(
             self.source,
             records,
@@ -119,51 +146,56 @@ impl<S: Source> Settle<'_, S> {
             &runs,
             decode_state == RecordState::Fault,
             &invocation.tags,
+            &fits,
         );
-        let mut fault_events = faults.events;
-        let mut response_error = None;
-        let mut faults_published = 0;
-        if !fault_events.is_empty() {
-            match self.faults_to {
-                Some(publisher) => match faults::publish(publisher, &fault_events).await {
-                    Ok(()) => faults_published = fault_events.len(),
-                    Err(error) => {
-                        tracing::error!(%error, "fault events not published; the invocation fails");
-                        response_error = Some(error);
+        let results = match (&sink, faults.is_empty()) {
+            (_, true) => Vec::new(),
+            (Some(sink), false) => sink.publish(&faults, self.stop).await,
+            (None, false) => {
+                tracing::error!(
+                    faults = faults.len(),
+                    "no fault publisher: failed records are retried instead"
+                );
+                faults
+                    .iter()
+                    .map(|_| Err("no fault publisher".into()))
+                    .collect()
+            }
+        };
+        let mut published = Vec::with_capacity(faults.len());
+        let mut unpublished = 0;
+        for (fault, result) in faults.into_iter().zip(results) {
+            match result {
+                Ok(()) => published.push(fault.event),
+                Err(reason) => {
+                    unpublished += 1;
+                    if sink.is_some() {
+                        tracing::error!(%reason, records = fault.accounts_for.len(), "fault event not published; its records are retried");
                     }
-                },
-                None => {
-                    tracing::error!(
-                        faults = fault_events.len(),
-                        "no fault publisher configured: failed records are retried instead"
-                    );
-                    for (i, p) in faults.accounts_for {
-                        reports[i].pipelines[p] = RecordState::Retry;
+                    for (i, p) in fault.accounts_for {
+                        match p {
+                            Some(p) => reports[i].pipelines[p] = RecordState::Retry,
+                            None => retried_for_faults[i] = true,
+                        }
                     }
-                    fault_events.clear();
                 }
             }
         }
+        mark(&mut reports, &retried_for_faults);
 
-        for report in &mut reports {
-            report.retry = report.pipelines.contains(&RecordState::Retry)
-                || (report.decode_error.is_some() && decode_state == RecordState::Retry);
-        }
         let retry: Vec<SourceRecord<'_>> = reports
             .iter()
             .zip(records.iter())
             .filter(|(r, _)| r.retry)
             .map(|(_, record)| record)
             .collect();
-        let response = match response_error {
-            Some(error) => Err(error),
-            None => self.source.respond(&retry),
-        };
-        let summary = summarize(self.source.name(), &reports, &runs, faults_published);
+        let response = self.source.respond(&retry);
+        let mut summary = summarize(self.source.name(), &reports, &runs, published.len());
+        summary.faults_unpublished = unpublished;
         Report {
             response,
             summary,
-            faults: fault_events,
+            faults: published,
             records: reports,
             _batch: HeldBatch(Arc::clone(records)),
         }
@@ -202,6 +234,7 @@ fn summarize(
         skipped: reports.iter().filter(|r| r.skipped).count(),
         pipelines,
         faults_published,
+        faults_unpublished: 0,
         retried_records: reports.iter().filter(|r| r.retry).count(),
         duration_ms: 0.0,
     }

@@ -3,9 +3,9 @@
 //! `raw: {new, old}` and the partition key from the table's key.
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
+use super::attribute_json;
 use super::{Decoded, RecordsEvent, Source, cmp_sequence_numbers, label, seconds_millis};
 use crate::envelope::{Envelope, RecordFacts};
 use crate::error::{DecodeError, HandlerError};
@@ -27,31 +27,6 @@ impl Default for DynamoDbSource {
             partition_key: "pk".into(),
         }
     }
-}
-
-/// The parts of a stream record change data capture reads; anything else is ignored, and
-/// anything missing is reported only if it is needed.
-#[derive(Deserialize)]
-struct ChangeRecord {
-    #[serde(rename = "eventID", default)]
-    event_id: Option<String>,
-    #[serde(rename = "eventName", default)]
-    event_name: Option<String>,
-    #[serde(rename = "awsRegion", default)]
-    aws_region: Option<String>,
-    #[serde(default)]
-    dynamodb: Option<StreamRecord>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct StreamRecord {
-    #[serde(default)]
-    keys: Option<serde_dynamo::Item>,
-    #[serde(default)]
-    new_image: Option<serde_dynamo::Item>,
-    #[serde(default)]
-    old_image: Option<serde_dynamo::Item>,
 }
 
 impl DynamoDbSource {
@@ -86,39 +61,38 @@ impl DynamoDbSource {
         let facts = self.facts(record);
         let id = label(&facts).to_string();
         let fail = |reason: String| DecodeError::new(format!("record {id}: {reason}"));
-        let change: ChangeRecord = record
-            .typed()
-            .map_err(|e| fail(format!("not a DynamoDB stream record: {e}")))?;
-        let suffix = match change.event_name.as_deref() {
+        let suffix = match record.get_str(&["eventName"]).as_deref() {
             Some("INSERT") => "created",
             Some("MODIFY") => "updated",
             Some("REMOVE") => "deleted",
             Some(other) => return Err(fail(format!("unknown eventName `{other}`"))),
             None => return Err(fail("no `eventName`".into())),
         };
-        let stream = change
-            .dynamodb
-            .ok_or_else(|| fail("no `dynamodb` change".into()))?;
-        let image =
-            |item: Option<serde_dynamo::Item>, which: &str| -> Result<Option<Value>, DecodeError> {
-                match item {
-                    Some(item) if !item.is_empty() => serde_dynamo::from_item::<_, Value>(item)
+        if record.get(&["dynamodb"]).is_none() {
+            return Err(fail("no `dynamodb` change".into()));
+        }
+        // Each image straight from the record's text: attribute order, string escapes and
+        // every digit of every number are kept.
+        let image = |which: &str, name: &str| -> Result<Option<String>, DecodeError> {
+            match record.get(&["dynamodb", which]) {
+                Some(field) if !matches!(field.json().trim(), "null" | "{}") => {
+                    attribute_json::item_to_json(field.json())
                         .map(Some)
-                        .map_err(|e| fail(format!("the {which} image cannot be read: {e}"))),
-                    _ => Ok(None),
+                        .map_err(|e| fail(format!("the {name} image cannot be read: {e}")))
                 }
-            };
-        let new = image(stream.new_image, "new")?;
-        let old = image(stream.old_image, "old")?;
-        let keys = image(stream.keys, "keys")?.unwrap_or(Value::Null);
+                _ => Ok(None),
+            }
+        };
+        let new = image("NewImage", "new")?;
+        let old = image("OldImage", "old")?;
+        let keys = image("Keys", "keys")?;
         let prefix = match &self.type_prefix {
             Some(prefix) => prefix.clone(),
             None => new
-                .as_ref()
-                .or(old.as_ref())
-                .and_then(|i| i.get(&self.discriminator))
-                .and_then(Value::as_str)
-                .map(str::to_string)
+                .as_deref()
+                .or(old.as_deref())
+                .and_then(|image| crate::json::get_str(image, &[self.discriminator.as_str()]))
+                .map(|s| s.into_owned())
                 .ok_or_else(|| {
                     fail(format!(
                         "no `{}` attribute in the images to name the event type \
@@ -127,25 +101,50 @@ impl DynamoDbSource {
                     ))
                 })?,
         };
-        let partition_key = match keys.get(&self.partition_key) {
-            Some(Value::String(s)) => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return Err(fail(format!("no `{}` key attribute", self.partition_key))),
+        let key_attribute = keys
+            .as_deref()
+            .and_then(|keys| crate::json::get(keys, &[self.partition_key.as_str()]));
+        let partition_key = match key_attribute {
+            // A string or binary key (base64), or a number's digits as sent.
+            Some(value) => match value.as_str() {
+                Some(s) => s.into_owned(),
+                None if attribute_json::is_json_number(value.raw()) => value.raw().to_string(),
+                None => {
+                    return Err(fail(format!(
+                        "the `{}` key attribute is not a string, number or binary",
+                        self.partition_key
+                    )));
+                }
+            },
+            None => return Err(fail(format!("no `{}` key attribute", self.partition_key))),
         };
-        let mut raw = Map::new();
-        if let Some(new) = new {
-            raw.insert("new".into(), new);
+        let mut raw = String::with_capacity(
+            new.as_ref().map_or(0, String::len) + old.as_ref().map_or(0, String::len) + 16,
+        );
+        raw.push('{');
+        if let Some(new) = &new {
+            raw.push_str("\"new\":");
+            raw.push_str(new);
         }
-        if let Some(old) = old {
-            raw.insert("old".into(), old);
+        if let Some(old) = &old {
+            if new.is_some() {
+                raw.push(',');
+            }
+            raw.push_str("\"old\":");
+            raw.push_str(old);
         }
+        raw.push('}');
+        let raw = RawValue::from_string(raw).map_err(|e| fail(format!("the images: {e}")))?;
+        let event_id = record
+            .get_str(&["eventID"])
+            .map_or_else(|| id.clone(), |s| s.into_owned());
         let mut builder = Envelope::builder(format!("{prefix}-{suffix}"))
-            .id(change.event_id.unwrap_or(id.clone()))
+            .id(event_id)
             .timestamp(facts.timestamp.unwrap_or_else(crate::envelope::now_millis))
             .partition_key(partition_key)
-            .raw(&raw);
-        if let Some(region) = change.aws_region {
-            builder = builder.tag("region", region);
+            .raw_json(&raw);
+        if let Some(region) = record.get_str(&["awsRegion"]) {
+            builder = builder.tag("region", region.into_owned());
         }
         builder.build().map_err(|e| fail(e.to_string()))
     }

@@ -32,6 +32,7 @@ use crate::envelope::{Envelope, EnvelopeError, RecordFacts};
 use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
+mod attribute_json;
 mod dynamodb;
 mod eventbridge;
 mod kinesis;

@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use futures::StreamExt;
 use futures::stream::Stream;
 
-use crate::pipeline::{Flow, Item, Pipeline};
+use crate::pipeline::{Flow, Item, Pipeline, Settled, guarded};
 use crate::uow::{Batch, Members, Uow};
 
 /// Batches up to this many units are allocated at their full size up front.
@@ -43,17 +43,27 @@ impl BatchLimits {
 impl<T: Send + 'static> Pipeline<T> {
     /// Groups units into batches of at most `limits.max_count` units and
     /// `limits.max_bytes` bytes (each unit's size from `size`). The batch unit's `value` holds
-    /// the units; its own record and event are the first unit's.
+    /// the units; its own record and event are the first unit's. A unit whose size cannot be
+    /// told (`size` panicked) fails alone.
     pub fn batch<F>(self, limits: BatchLimits, size: F) -> Pipeline<Batch<T>>
     where
         F: Fn(&Uow<T>) -> usize + Send + Sync + 'static,
     {
         let size: SizeFn<T> = Arc::new(size);
-        self.stage(move |flow| Batcher::new(flow, limits, Arc::clone(&size)).boxed())
+        self.stage(move |flow| batch_flow(flow, limits, Arc::clone(&size)))
     }
 }
 
-type SizeFn<T> = Arc<dyn Fn(&Uow<T>) -> usize + Send + Sync>;
+pub(crate) type SizeFn<T> = Arc<dyn Fn(&Uow<T>) -> usize + Send + Sync>;
+
+/// The flow of batches of `flow`'s units.
+pub(crate) fn batch_flow<T: Send + 'static>(
+    flow: Flow<T>,
+    limits: BatchLimits,
+    size: SizeFn<T>,
+) -> Flow<Batch<T>> {
+    Batcher::new(flow, limits, size).boxed()
+}
 
 struct Batcher<T> {
     input: Option<Flow<T>>,
@@ -98,7 +108,14 @@ impl<T: Send + 'static> Batcher<T> {
     }
 
     fn add(&mut self, uow: Uow<T>) {
-        let bytes = (self.size)(&uow);
+        let bytes = match guarded("batch", || Ok((self.size)(&uow))) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                self.ready
+                    .push_back(Err(Settled::failed(uow.members, error)));
+                return;
+            }
+        };
         if !self.open.is_empty() && self.open_bytes.saturating_add(bytes) > self.limits.max_bytes {
             self.close();
         }

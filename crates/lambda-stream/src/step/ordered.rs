@@ -22,6 +22,13 @@ impl<T: Send + 'static> Pipeline<T> {
     /// Runs `f` on each unit: the same partition key ([`Uow::partition_key`]) strictly in
     /// order, different keys concurrently, at most `concurrency` at a time. Units leave as
     /// they finish.
+    ///
+    /// **Order under failure**: once a unit of a key fails here, the later units of that key
+    /// in the batch are not run; they end in retry (`OrderedAfterFailure`, retryable), so
+    /// their effects never happen before the failed one's. On a stream (Kinesis, DynamoDB)
+    /// they come again after the failed record; the failed unit itself ends as its error
+    /// and the pipeline's failure mode say (a retry comes back first; a fault lets the later
+    /// ones through on the next delivery). Units of other keys are not held back.
     pub fn then_ordered<U, F, Fut>(self, concurrency: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,
@@ -60,6 +67,8 @@ struct OrderedByKey<T, U> {
     waiting_count: usize,
     /// Settled items read from the input, passed straight through.
     passed: VecDeque<Item<U>>,
+    /// Keys with a failed unit: their later units are not run.
+    failed: std::collections::HashSet<String>,
 }
 
 impl<T: Send + 'static, U: Send + 'static> OrderedByKey<T, U> {
@@ -72,7 +81,20 @@ impl<T: Send + 'static, U: Send + 'static> OrderedByKey<T, U> {
             waiting: HashMap::new(),
             waiting_count: 0,
             passed: VecDeque::new(),
+            failed: std::collections::HashSet::new(),
         }
+    }
+
+    /// Settles a unit of a key that already failed, without running it.
+    fn hold_back(&mut self, key: &str, uow: Uow<T>) {
+        let error = StepError::retryable(format!(
+            "an earlier unit of partition key `{key}` failed in this batch; this one is retried after it to keep the key's order"
+        ))
+        .with_name("OrderedAfterFailure");
+        self.passed.push_back(Err(Settled::failed(
+            uow.members,
+            error.in_step("then_ordered"),
+        )));
     }
 
     fn start(&mut self, key: String, uow: Uow<T>) {
@@ -91,7 +113,9 @@ impl<T: Send + 'static, U: Send + 'static> OrderedByKey<T, U> {
             match input.poll_next_unpin(cx) {
                 Poll::Ready(Some(Ok(uow))) => {
                     let key = uow.partition_key().to_string();
-                    if let Some(queue) = self.waiting.get_mut(&key) {
+                    if self.failed.contains(&key) {
+                        self.hold_back(&key, uow);
+                    } else if let Some(queue) = self.waiting.get_mut(&key) {
                         queue.push_back(uow);
                         self.waiting_count += 1;
                     } else {
@@ -123,14 +147,25 @@ impl<T: Send + 'static, U: Send + 'static> Stream for OrderedByKey<T, U> {
             }
             match this.running.poll_next_unpin(cx) {
                 Poll::Ready(Some((key, item))) => {
-                    let next = this.waiting.get_mut(&key).and_then(VecDeque::pop_front);
-                    match next {
-                        Some(uow) => {
-                            this.waiting_count -= 1;
-                            this.start(key, uow);
+                    let failed = matches!(&item, Err(settled) if settled.error().is_some());
+                    if failed {
+                        // Everything waiting behind it is held back, in order.
+                        let waiting = this.waiting.remove(&key).unwrap_or_default();
+                        this.waiting_count -= waiting.len();
+                        for uow in waiting {
+                            this.hold_back(&key, uow);
                         }
-                        None => {
-                            this.waiting.remove(&key);
+                        this.failed.insert(key);
+                    } else {
+                        let next = this.waiting.get_mut(&key).and_then(VecDeque::pop_front);
+                        match next {
+                            Some(uow) => {
+                                this.waiting_count -= 1;
+                                this.start(key, uow);
+                            }
+                            None => {
+                                this.waiting.remove(&key);
+                            }
                         }
                     }
                     return Poll::Ready(Some(item));

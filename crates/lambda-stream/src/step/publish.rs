@@ -10,7 +10,7 @@ use futures::StreamExt;
 
 use crate::envelope::{Envelope, standard_tags_json};
 use crate::error::StepError;
-use crate::pipeline::{Pipeline, Settled, guarded, map_units};
+use crate::pipeline::{Delivered, Pipeline, Settled, guarded, map_units};
 use crate::publisher::{PublishEntry, Publisher, publish_batch};
 use crate::uow::Uow;
 
@@ -18,7 +18,7 @@ impl Pipeline<Envelope> {
     /// Publishes each unit's event: adds the standard tags (the event's own tags win),
     /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
     /// own entry's result.
-    pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
+    pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
         self.stage(move |flow| {
             // The standard tags are the same for every event of this run: write them once.
             let standard = OnceLock::new();
@@ -40,37 +40,63 @@ impl Pipeline<PublishEntry> {
     /// Sends entries already built (a message for a topic or queue, say, that is not an
     /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
     /// `concurrency` requests at a time. Each unit ends by its own entry's result.
-    pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<()> {
-        let limits = publisher.limits();
+    pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
+        // The limits are read when a run starts; a publisher whose `limits` panics fails
+        // every unit of that run, not the invocation.
+        let limits_of = Arc::clone(&publisher);
         let sizer = Arc::clone(&publisher);
-        self.batch(limits, move |uow| sizer.entry_size(&uow.value))
-            .stage(move |flow| {
+        self.stage(
+            move |flow| match guarded("send", || Ok(limits_of.limits())) {
+                Ok(limits) => {
+                    let sizer = Arc::clone(&sizer);
+                    crate::step::batch::batch_flow(
+                        flow,
+                        limits,
+                        Arc::new(move |uow: &Uow<PublishEntry>| sizer.entry_size(&uow.value)),
+                    )
+                }
+                Err(error) => {
+                    let message = error.to_string();
+                    flow.map(move |item| {
+                        let uow = item?;
+                        Err(Settled::failed(
+                            uow.members,
+                            StepError::new(message.clone())
+                                .with_name("Panic")
+                                .in_step("send"),
+                        ))
+                    })
+                    .boxed()
+                }
+            },
+        )
+        .stage(move |flow| {
+            let publisher = Arc::clone(&publisher);
+            flow.map(move |item| {
                 let publisher = Arc::clone(&publisher);
-                flow.map(move |item| {
-                    let publisher = Arc::clone(&publisher);
-                    async move {
-                        let batch = match item {
-                            Ok(batch) => batch,
-                            Err(settled) => return vec![Err(settled)],
-                        };
-                        let (_, units) = batch.replace(());
-                        let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) =
-                            units.into_iter().map(|uow| uow.replace(())).unzip();
-                        let results = publish_batch(publisher.as_ref(), &entries).await;
-                        units
-                            .into_iter()
-                            .zip(results)
-                            .map(|(uow, result)| match result {
-                                Ok(()) => Ok(uow),
-                                Err(error) => Err(Settled::failed(uow.members, error)),
-                            })
-                            .collect()
-                    }
-                })
-                .buffered(concurrency.max(1))
-                .flat_map(futures::stream::iter)
-                .boxed()
+                async move {
+                    let batch = match item {
+                        Ok(batch) => batch,
+                        Err(settled) => return vec![Err(settled)],
+                    };
+                    let (_, units) = batch.replace(());
+                    let (units, entries): (Vec<Uow<()>>, Vec<PublishEntry>) =
+                        units.into_iter().map(|uow| uow.replace(())).unzip();
+                    let results = publish_batch(publisher.as_ref(), &entries).await;
+                    units
+                        .into_iter()
+                        .zip(results)
+                        .map(|(uow, result)| match result {
+                            Ok(()) => Ok(uow.with_value(Delivered)),
+                            Err(error) => Err(Settled::failed(uow.members, error)),
+                        })
+                        .collect()
+                }
             })
+            .buffered(concurrency.max(1))
+            .flat_map(futures::stream::iter)
+            .boxed()
+        })
     }
 }
 
