@@ -45,7 +45,7 @@ impl Deadline {
 
     /// A deadline `after` from now.
     pub fn after(after: Duration) -> Self {
-        Self(Instant::now().checked_add(after))
+        Self(now().checked_add(after))
     }
 
     /// The deadline of the work running now (inside a handler's pipeline or fault
@@ -105,6 +105,12 @@ impl Deadline {
             None => Ok(work.await),
         }
     }
+}
+
+/// Now, on the runtime's clock: the same as `Instant::now()`, except in tests that pause
+/// tokio's time, where deadlines then follow the paused clock.
+pub fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
 }
 
 /// The margin used when none is configured.

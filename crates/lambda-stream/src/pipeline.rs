@@ -85,6 +85,21 @@ impl Settled {
 ///     });
 /// # let _: Pipeline<Delivered> = notify;
 /// ```
+///
+/// A pipeline that forgets its last step is a compile error, not a silent drop:
+///
+/// ```compile_fail
+/// use lambda_stream::{KinesisSource, Pipeline, StreamHandler};
+///
+/// let _ = StreamHandler::new(KinesisSource::new())
+///     .pipeline(Pipeline::new("share").on_type("thing-*")); // no publish: does not compile
+/// ```
+///
+/// ```
+/// # use lambda_stream::{KinesisSource, Pipeline, StreamHandler};
+/// let _ = StreamHandler::new(KinesisSource::new())
+///     .pipeline(Pipeline::new("share").on_type("thing-*").delivered()); // said on purpose
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Delivered;
 

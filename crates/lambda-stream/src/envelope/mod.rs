@@ -501,6 +501,9 @@ impl Envelope {
         match self.eem_json() {
             None => Ok(Vec::new()),
             Some(raw) if raw.trim() == "null" => Ok(Vec::new()),
+            Some(raw) if !raw.trim_start().starts_with('{') => Err(EnvelopeError::Invalid(
+                "`eem` must be an object naming the encrypted `fields`".into(),
+            )),
             Some(raw) => serde_json::from_str::<Eem>(raw)
                 .map(|eem| eem.fields.unwrap_or_default())
                 .map_err(|source| EnvelopeError::InvalidField {
@@ -691,8 +694,14 @@ fn check_eem(eem: &str) -> Result<(), EnvelopeError> {
         #[allow(dead_code)]
         fields: Option<Vec<String>>,
     }
-    if eem.trim() == "null" {
+    let eem = eem.trim();
+    if eem == "null" {
         return Ok(());
+    }
+    if !eem.starts_with('{') {
+        return Err(EnvelopeError::Invalid(
+            "`eem` must be an object naming the encrypted `fields`".into(),
+        ));
     }
     serde_json::from_str::<Eem>(eem)
         .map(|_| ())

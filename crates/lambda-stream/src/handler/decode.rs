@@ -171,6 +171,22 @@ impl<S: Source> Decoder<S> {
         }
     }
 
+    /// Decodes a record no pipeline reached (every pipeline disabled), so that one that
+    /// cannot be decoded is faulted or retried, not acknowledged unseen.
+    pub(super) fn check_untouched(&self, i: usize) {
+        let mut slot = self.lock(i);
+        if !matches!(*slot, Slot::Undecoded) {
+            return;
+        }
+        let Some(record) = self.records.get(i) else {
+            return;
+        };
+        *slot = match self.source.envelope(record) {
+            Ok(_) => Slot::Unwanted,
+            Err(error) => self.failed(error.to_string()),
+        };
+    }
+
     /// How the record decoded.
     pub(super) fn outcome(&self, i: usize) -> Outcome {
         match &*self.lock(i) {

@@ -178,7 +178,7 @@ impl<S: Source> StreamHandler<S> {
                 let lambda = Deadline::at(deadline);
                 let margin = margin_for(
                     self.config.deadline_margin,
-                    deadline.saturating_duration_since(Instant::now()),
+                    deadline.saturating_duration_since(crate::deadline::now()),
                 );
                 (lambda.earlier_by(margin), lambda.earlier_by(margin / 4))
             }

@@ -94,6 +94,11 @@ impl<S: Source> Settle<'_, S> {
             FailureMode::Fault => RecordState::Fault,
             FailureMode::Retry => RecordState::Retry,
         };
+        if runs.is_empty() {
+            for i in 0..records.len() {
+                decoder.check_untouched(i);
+            }
+        }
         let mut reports: Vec<RecordReport> = (0..records.len())
             .map(|i| {
                 let outcome = decoder.outcome(i);
