@@ -60,7 +60,7 @@ pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 pub use http::{HttpConfig, HttpRequest, HttpResponse, HttpSender};
 #[cfg(feature = "kinesis")]
 pub use kinesis::{KinesisConfig, KinesisPublisher};
-pub use retry::RetryPolicy;
+pub use retry::{NextAttempt, RetryPolicy, sdk_config_from_env};
 #[cfg(feature = "s3")]
 pub use s3::{ClaimCheckPublisher, S3ClaimCheck};
 #[cfg(feature = "sns")]

@@ -1,8 +1,51 @@
-//! How sinks retry what a service rejected for a transient reason: exponential backoff with
-//! full jitter (a random wait between zero and the backoff), so retries from many functions
-//! spread out instead of arriving together.
+//! One retry policy for every call this crate makes (the batch sinks, the HTTP sender, the
+//! S3 claim checks): exponential backoff with full jitter (a random wait between zero and the
+//! backoff, so retries from many functions spread out instead of arriving together), a cap on
+//! how long a server may ask us to wait (`Retry-After`), and the invocation's deadline.
+//!
+//! The deadline is the handler's ([`lambda_stream::Deadline::current`]): a wait that would
+//! end too close to it is not started, and a call still running at it is cut, so the unit
+//! fails as *retryable* and the handler answers Lambda in time. Outside a handler there is no
+//! deadline.
+//!
+//! The clients this crate builds from the environment have the SDK's own retries turned off
+//! ([`sdk_config_from_env`]), so a request is tried as often as this policy says, not that
+//! times the SDK's three.
+//!
+//! The schedule is written here, not taken from a backoff crate: `backon` (the maintained
+//! one) jitters between the backoff and twice it, not between zero and it as AWS recommends
+//! for contended services, and the schedule is ten lines.
 
+use std::future::Future;
 use std::time::Duration;
+
+use lambda_stream::{Deadline, DeadlineExceeded};
+
+/// A call is not started with less than this left before the deadline.
+pub const MIN_CALL_TIME: Duration = Duration::from_millis(100);
+
+/// The SDK configuration from the environment, with the SDK's own retries off: this crate's
+/// [`RetryPolicy`] decides, knowing the invocation's deadline.
+pub async fn sdk_config_from_env() -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .load()
+        .await
+}
+
+/// What to do after a failed attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NextAttempt {
+    /// Wait this long, then call again.
+    After(Duration),
+    /// The attempts are used up.
+    Exhausted,
+    /// The invocation's deadline is too near for the wait and another call.
+    DeadlineNear,
+    /// The server asked for a longer wait than the policy allows.
+    ServerWaitTooLong(Duration),
+}
 
 #[cfg(any(
     feature = "eventbridge",
@@ -28,15 +71,19 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     /// The most the backoff grows to.
     pub max_delay: Duration,
+    /// The longest wait a server may ask for (`Retry-After`); a longer one ends the retries
+    /// so Lambda delivers the record again later.
+    pub max_server_wait: Duration,
 }
 
 impl Default for RetryPolicy {
-    /// Four calls, backing off from 100 ms up to 2 s.
+    /// Four calls, backing off from 100 ms up to 2 s; servers may ask for up to 30 s.
     fn default() -> Self {
         Self {
             max_attempts: 4,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_secs(2),
+            max_server_wait: Duration::from_secs(30),
         }
     }
 }
@@ -67,6 +114,66 @@ impl RetryPolicy {
     /// True when another call may follow call number `attempt` (0 for the first call).
     pub fn may_retry_after(&self, attempt: u32) -> bool {
         attempt + 1 < self.max_attempts.max(1)
+    }
+
+    /// What follows failed call number `attempt` (0 for the first call), when the server
+    /// asked for `server_wait` (or not): the jittered backoff, or why the retries end.
+    pub fn next(&self, attempt: u32, server_wait: Option<Duration>) -> NextAttempt {
+        if !self.may_retry_after(attempt) {
+            return NextAttempt::Exhausted;
+        }
+        let wait = match server_wait {
+            Some(wait) if wait > self.max_server_wait => {
+                return NextAttempt::ServerWaitTooLong(wait);
+            }
+            Some(wait) => wait,
+            None => self.backoff(attempt + 1).mul_f64(fastrand::f64()),
+        };
+        if !Deadline::current().allows(wait.saturating_add(MIN_CALL_TIME)) {
+            return NextAttempt::DeadlineNear;
+        }
+        NextAttempt::After(wait)
+    }
+
+    /// Runs one call, cut at the invocation's deadline.
+    pub async fn call<F: Future>(&self, call: F) -> Result<F::Output, DeadlineExceeded> {
+        Deadline::current().run(call).await
+    }
+}
+
+/// Calls `call` until it succeeds, fails for good, the attempts run out or the deadline is
+/// near: the retry loop of single requests (S3 claim checks).
+#[cfg(feature = "s3")]
+pub(crate) async fn call_with_retry<T, F, Fut>(
+    policy: &RetryPolicy,
+    operation: &str,
+    mut call: F,
+) -> Result<T, lambda_stream::StepError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, CallError>>,
+{
+    let mut attempt = 0;
+    loop {
+        let error = match policy.call(call()).await {
+            Ok(Ok(value)) => return Ok(value),
+            Ok(Err(error)) if !error.retryable => return Err(error.into_step_error(operation)),
+            Ok(Err(error)) => error,
+            Err(deadline) => {
+                return Err(lambda_stream::StepError::retryable(format!(
+                    "{operation}: {deadline}"
+                ))
+                .with_name(format!("{operation}DeadlineExceeded")));
+            }
+        };
+        tracing::warn!(operation, attempt, message = %error.message, "request failed");
+        match policy.next(attempt, None) {
+            NextAttempt::After(wait) => tokio::time::sleep(wait).await,
+            // A transient failure that outlasted the retries or the invocation: Lambda
+            // delivers the record again.
+            _ => return Err(error.into_step_error(operation)),
+        }
+        attempt += 1;
     }
 }
 
@@ -246,11 +353,22 @@ where
         .collect();
     let mut last_reason: Vec<String> = vec![String::new(); entries.len()];
     let mut attempt = 0;
+    let mut deadline_near = false;
     while !pending.is_empty() {
-        if attempt > 0 {
-            policy.wait_before(attempt).await;
-        }
-        match call(pending.iter().map(|i| &entries[*i]).collect()).await {
+        let answer = match policy
+            .call(call(pending.iter().map(|i| &entries[*i]).collect()))
+            .await
+        {
+            Ok(answer) => answer,
+            Err(deadline) => {
+                for i in &pending {
+                    last_reason[*i] = deadline.to_string();
+                }
+                deadline_near = true;
+                break;
+            }
+        };
+        match answer {
             Err(error) => {
                 tracing::warn!(operation, attempt, retryable = error.retryable, message = %error.message, "request failed");
                 if !error.retryable {
@@ -293,19 +411,37 @@ where
                 pending = still;
             }
         }
-        if !policy.may_retry_after(attempt) {
+        if pending.is_empty() {
             break;
+        }
+        match policy.next(attempt, None) {
+            NextAttempt::After(wait) => tokio::time::sleep(wait).await,
+            NextAttempt::DeadlineNear => {
+                deadline_near = true;
+                break;
+            }
+            _ => break,
         }
         attempt += 1;
     }
     for i in pending {
-        // Unclassified: the pipeline's failure mode decides between a fault and a retry.
-        results[i] = Some(Err(StepError::new(format!(
-            "{operation}: not accepted after {} attempt(s): {}",
-            attempt + 1,
-            last_reason[i]
-        ))
-        .with_name(format!("{operation}RetriesExhausted"))));
+        results[i] = Some(Err(if deadline_near {
+            // Cut by the deadline: Lambda delivers it again.
+            StepError::retryable(format!(
+                "{operation}: not accepted before the invocation's deadline after {} attempt(s): {}",
+                attempt + 1,
+                last_reason[i]
+            ))
+            .with_name(format!("{operation}DeadlineExceeded"))
+        } else {
+            // Unclassified: the pipeline's failure mode decides between a fault and a retry.
+            StepError::new(format!(
+                "{operation}: not accepted after {} attempt(s): {}",
+                attempt + 1,
+                last_reason[i]
+            ))
+            .with_name(format!("{operation}RetriesExhausted"))
+        }));
     }
     results
         .into_iter()
@@ -323,6 +459,7 @@ mod tests {
             max_attempts: 10,
             base_delay: Duration::from_millis(100),
             max_delay: Duration::from_millis(500),
+            ..RetryPolicy::default()
         };
         let delays: Vec<u128> = (1..=5).map(|a| policy.backoff(a).as_millis()).collect();
         assert_eq!(delays, vec![100, 200, 400, 500, 500]);

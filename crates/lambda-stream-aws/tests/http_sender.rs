@@ -25,6 +25,7 @@ fn fast_retries(attempts: u32) -> RetryPolicy {
         max_attempts: attempts,
         base_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),
+        ..RetryPolicy::default()
     }
 }
 
@@ -175,4 +176,93 @@ async fn nothing_listening_fails_after_the_retries() {
         .expect_err("connection refused");
     assert_eq!(err.class(), ErrorClass::Unclassified);
     assert_eq!(err.name(), "HttpError");
+}
+
+#[tokio::test]
+async fn a_post_without_an_idempotency_key_is_not_retried_when_the_server_may_have_acted() {
+    let unkeyed =
+        || HttpRequest::post_json("/payments", &serde_json::json!({"amount": 1})).expect("json");
+    // A timeout: the payment may have been taken.
+    let server = api(vec![Reply::hang(), Reply::hang()]).await;
+    let sender = HttpSender::new(
+        HttpConfig::new(server.url())
+            .timeout(Duration::from_millis(200))
+            .retry(fast_retries(3)),
+    )
+    .expect("sender");
+    let err = sender.send(unkeyed()).await.expect_err("timed out");
+    assert_eq!(server.requests().len(), 1, "called once");
+    assert!(err.message().contains("not retried"), "{err}");
+    // A 500: the same.
+    let server = api(vec![
+        Reply::status(500).body("oops"),
+        Reply::status(201).body("{}"),
+    ])
+    .await;
+    let sender =
+        HttpSender::new(HttpConfig::new(server.url()).retry(fast_retries(3))).expect("sender");
+    sender.send(unkeyed()).await.expect_err("not retried");
+    assert_eq!(server.requests().len(), 1);
+    // A 503 or a 429 was not acted on: retried even without a key.
+    let server = api(vec![
+        Reply::status(503).body("busy"),
+        Reply::status(201).body("{}"),
+    ])
+    .await;
+    let sender =
+        HttpSender::new(HttpConfig::new(server.url()).retry(fast_retries(3))).expect("sender");
+    sender.send(unkeyed()).await.expect("retried and accepted");
+    assert_eq!(server.requests().len(), 2);
+    // With a key, a timeout is retried.
+    let server = api(vec![Reply::hang(), Reply::status(201).body("{}")]).await;
+    let sender = HttpSender::new(
+        HttpConfig::new(server.url())
+            .timeout(Duration::from_millis(200))
+            .retry(fast_retries(3)),
+    )
+    .expect("sender");
+    sender.send(payment()).await.expect("retried with the key");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn retries_stop_before_the_invocations_deadline_and_hand_the_unit_back() {
+    // The server asks to come back in 3 s, within what the policy allows, but the deadline
+    // is 1 s away: no wait is started, the unit is retried by Lambda.
+    let server = api(vec![
+        Reply::status(429)
+            .body("slow down")
+            .header("Retry-After", "3"),
+    ])
+    .await;
+    let sender =
+        HttpSender::new(HttpConfig::new(server.url()).retry(fast_retries(4))).expect("sender");
+    let started = Instant::now();
+    let err = lambda_stream::Deadline::after(Duration::from_secs(1))
+        .scope(sender.send(payment()))
+        .await
+        .expect_err("cut");
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(server.requests().len(), 1);
+    // A call that hangs past the deadline is cut there, whatever the client timeout.
+    let server = api(vec![Reply::hang()]).await;
+    let sender = HttpSender::new(
+        HttpConfig::new(server.url())
+            .timeout(Duration::from_secs(30))
+            .retry(fast_retries(4)),
+    )
+    .expect("sender");
+    let started = Instant::now();
+    let err = lambda_stream::Deadline::after(Duration::from_millis(300))
+        .scope(sender.send(payment()))
+        .await
+        .expect_err("cut");
+    assert_eq!(err.class(), ErrorClass::Retryable);
+    assert_eq!(err.name(), "HttpDeadlineExceeded");
+    assert!(started.elapsed() < Duration::from_secs(2));
 }

@@ -53,6 +53,7 @@ fn sender(url: &str, per_second: usize) -> HttpSender {
                 max_attempts: 3,
                 base_delay: Duration::from_millis(10),
                 max_delay: Duration::from_millis(50),
+                ..RetryPolicy::default()
             }),
     )
     .expect("sender")

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::ConfigError;
-use crate::retry::{RetryPolicy, call_error};
+use crate::retry::{NextAttempt, RetryPolicy, call_error};
 pub use idempotency::{Idempotency, Once};
 pub use request::{Item, UpdateExpression, to_item};
 use service::{CONDITION_FAILED, is_retryable_request_code};
@@ -221,20 +221,24 @@ impl DynamoDbStore {
             let mut pending: Vec<Item> = chunk.iter().map(to_item).collect::<Result<_, _>>()?;
             let mut attempt = 0;
             while !pending.is_empty() {
-                if attempt > 0 {
-                    self.retry.wait_before(attempt).await;
-                }
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(pending.clone()))
                     .consistent_read(true)
                     .build()
                     .map_err(|e| StepError::permanent(e.to_string()))?;
-                let output = self
+                let call = self
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
-                    .send()
+                    .send();
+                let output = self
+                    .retry
+                    .call(call)
                     .await
+                    .map_err(|deadline| {
+                        StepError::retryable(format!("BatchGetItem: {deadline}"))
+                            .with_name("BatchGetItemDeadlineExceeded")
+                    })?
                     .map_err(|e| {
                         call_error(e, is_retryable_request_code).into_step_error("BatchGetItem")
                     })?;
@@ -248,13 +252,19 @@ impl DynamoDbStore {
                     .and_then(|mut u| u.remove(&self.table))
                     .map(|k| k.keys)
                     .unwrap_or_default();
-                if !pending.is_empty() && !self.retry.may_retry_after(attempt) {
-                    return Err(StepError::retryable(format!(
-                        "BatchGetItem left {} key(s) unprocessed after {} attempt(s)",
-                        pending.len(),
-                        attempt + 1
-                    ))
-                    .with_name("BatchGetItemRetriesExhausted"));
+                if pending.is_empty() {
+                    break;
+                }
+                match self.retry.next(attempt, None) {
+                    NextAttempt::After(wait) => tokio::time::sleep(wait).await,
+                    _ => {
+                        return Err(StepError::retryable(format!(
+                            "BatchGetItem left {} key(s) unprocessed after {} attempt(s)",
+                            pending.len(),
+                            attempt + 1
+                        ))
+                        .with_name("BatchGetItemRetriesExhausted"));
+                    }
                 }
                 attempt += 1;
             }

@@ -103,7 +103,7 @@ impl EventBridgePublisher {
     /// and the configuration from [`EventBridgeConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = EventBridgeConfig::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::retry::sdk_config_from_env().await;
         Ok(Self::new(aws_sdk_eventbridge::Client::new(&sdk), config))
     }
 

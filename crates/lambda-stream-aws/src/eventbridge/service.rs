@@ -151,6 +151,7 @@ mod tests {
             max_attempts: attempts,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_millis(40),
+            ..RetryPolicy::default()
         }
     }
 

@@ -39,7 +39,16 @@ use lambda_stream::{RateLimiter, StepError};
 pub use request::{HttpRequest, HttpResponse};
 use service::{StatusClass, classify, excerpt, retry_after};
 
-use crate::retry::RetryPolicy;
+use crate::retry::{NextAttempt, RetryPolicy};
+
+/// The failure of a request that is not retried because the server may have acted on it.
+fn not_retried(error: StepError, method: &str) -> StepError {
+    let message = format!(
+        "{} (not retried: a {method} without an Idempotency-Key may have been acted on)",
+        error.message()
+    );
+    StepError::new(message).with_name(error.name().to_string())
+}
 
 /// The API and how to call it.
 #[derive(Debug, Clone)]
@@ -50,11 +59,9 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// Headers sent with every call (authorization, for example).
     pub headers: Vec<(String, String)>,
-    /// How calls that may succeed later are retried.
+    /// How calls that may succeed later are retried (including the longest `Retry-After`
+    /// honoured: longer ones fail the unit as retryable so Lambda retries it later).
     pub retry: RetryPolicy,
-    /// The longest `Retry-After` honoured; longer ones fail the unit as retryable so Lambda
-    /// retries it later (default 30 s).
-    pub max_retry_after: Duration,
     /// At most this many calls per interval, retries included.
     pub rate_limit: Option<(usize, Duration)>,
 }
@@ -67,7 +74,6 @@ impl HttpConfig {
             timeout: Duration::from_secs(10),
             headers: Vec::new(),
             retry: RetryPolicy::default(),
-            max_retry_after: Duration::from_secs(30),
             rate_limit: None,
         }
     }
@@ -129,13 +135,20 @@ impl HttpSender {
     /// Sends `request`, retrying what may succeed later. A 2xx answer is returned; anything
     /// else is a failure naming the status (`HttpStatus402`, say) with the start of the body:
     /// permanent for a refusal, unclassified when the retries ran out (the pipeline's
-    /// failure mode decides), retryable when `Retry-After` asks for longer than
-    /// `max_retry_after`.
+    /// failure mode decides), retryable when `Retry-After` asks for longer than the policy's
+    /// `max_server_wait` or the invocation's deadline is near.
+    ///
+    /// A request the server may have acted on (a timeout, a 500) is retried only when it is
+    /// idempotent: `GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`, or any method with an
+    /// `Idempotency-Key` header. A refused connection, 408, 425, 429 and 503 are retried for
+    /// every method: the server did not act on them.
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, StepError> {
         let url = format!("{}{}", self.config.base_url, request.path);
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {
             StepError::permanent(format!("`{}` is not an HTTP method", request.method))
         })?;
+        let idempotent = request.is_idempotent();
+        let policy = &self.config.retry;
         let mut attempt = 0;
         loop {
             if let Some(limiter) = &self.limiter {
@@ -150,8 +163,9 @@ impl HttpSender {
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body.clone());
             }
-            let failure = match call.send().await {
-                Ok(response) => {
+            let answer = policy
+                .call(async {
+                    let response = call.send().await?;
                     let status = response.status().as_u16();
                     let wait = response
                         .headers()
@@ -159,6 +173,18 @@ impl HttpSender {
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry_after(v, chrono::Utc::now().timestamp_millis()));
                     let body = response.text().await.unwrap_or_default();
+                    Ok::<_, reqwest::Error>((status, wait, body))
+                })
+                .await;
+            let (error, wait) = match answer {
+                Err(deadline) => {
+                    return Err(StepError::retryable(format!(
+                        "{} {}: {deadline}",
+                        request.method, request.path
+                    ))
+                    .with_name("HttpDeadlineExceeded"));
+                }
+                Ok(Ok((status, wait, body))) => {
                     let class = classify(status);
                     if class == StatusClass::Success {
                         return Ok(HttpResponse { status, body });
@@ -173,10 +199,13 @@ impl HttpSender {
                     if class == StatusClass::Refused {
                         return Err(error.with_class(lambda_stream::ErrorClass::Permanent));
                     }
+                    let not_acted_on = matches!(status, 408 | 425 | 429 | 503);
+                    if !idempotent && !not_acted_on {
+                        return Err(not_retried(error, &request.method));
+                    }
                     (error, wait)
                 }
-                Err(error) => {
-                    let transient = error.is_timeout() || error.is_connect() || error.is_request();
+                Ok(Err(error)) => {
                     let failure = StepError::new(format!(
                         "{} {} failed: {error}",
                         request.method, request.path
@@ -186,26 +215,30 @@ impl HttpSender {
                     } else {
                         "HttpError"
                     });
+                    // A refused connection never reached the server; a timeout or a broken
+                    // exchange may have been acted on.
+                    let never_sent = error.is_connect() && !error.is_timeout();
+                    let transient = error.is_timeout() || error.is_connect() || error.is_request();
                     if !transient {
                         return Err(failure.with_class(lambda_stream::ErrorClass::Permanent));
+                    }
+                    if !idempotent && !never_sent {
+                        return Err(not_retried(failure, &request.method));
                     }
                     (failure, None)
                 }
             };
-            let (error, wait) = failure;
-            if wait.is_some_and(|w| w > self.config.max_retry_after) {
-                // The API asks to come back later than we may wait: hand it back to Lambda.
-                return Err(error.with_class(lambda_stream::ErrorClass::Retryable));
-            }
-            if !self.config.retry.may_retry_after(attempt) {
+            match policy.next(attempt, wait) {
+                NextAttempt::After(wait) => tokio::time::sleep(wait).await,
+                // The API asks to come back later than we may wait, or the deadline is near:
+                // hand it back to Lambda.
+                NextAttempt::ServerWaitTooLong(_) | NextAttempt::DeadlineNear => {
+                    return Err(error.with_class(lambda_stream::ErrorClass::Retryable));
+                }
                 // Out of attempts: the pipeline's failure mode decides.
-                return Err(error);
+                _ => return Err(error),
             }
             attempt += 1;
-            match wait {
-                Some(wait) => tokio::time::sleep(wait).await,
-                None => self.config.retry.wait_before(attempt).await,
-            }
         }
     }
 }

@@ -52,6 +52,19 @@ impl HttpRequest {
         Ok(self)
     }
 
+    /// True when sending it twice does no more than sending it once: the method is
+    /// idempotent (`GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`), or the request carries an
+    /// `Idempotency-Key` header (any case) for the server to deduplicate on.
+    pub fn is_idempotent(&self) -> bool {
+        matches!(
+            self.method.as_str(),
+            "GET" | "HEAD" | "PUT" | "DELETE" | "OPTIONS"
+        ) || self
+            .headers
+            .iter()
+            .any(|(name, _)| name.eq_ignore_ascii_case("idempotency-key"))
+    }
+
     /// Adds a header (an idempotency key, say).
     #[must_use]
     pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -82,6 +95,19 @@ impl HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_idempotent_methods_and_keyed_requests_are_idempotent() {
+        assert!(HttpRequest::get("/x").is_idempotent());
+        assert!(HttpRequest::new("put", "/x").is_idempotent());
+        assert!(!HttpRequest::new("POST", "/x").is_idempotent());
+        assert!(!HttpRequest::new("PATCH", "/x").is_idempotent());
+        assert!(
+            HttpRequest::new("POST", "/x")
+                .header("idempotency-key", "e1")
+                .is_idempotent()
+        );
+    }
 
     #[test]
     fn requests_carry_json_and_headers() {

@@ -70,7 +70,7 @@ impl KinesisPublisher {
     /// [`KinesisConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = KinesisConfig::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::retry::sdk_config_from_env().await;
         Ok(Self::new(aws_sdk_kinesis::Client::new(&sdk), config))
     }
 

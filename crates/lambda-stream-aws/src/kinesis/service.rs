@@ -127,6 +127,7 @@ mod tests {
             max_attempts: 3,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(20),
+            ..RetryPolicy::default()
         };
         let results = put_records_with_retry(&api, "s", &policy, &entries).await;
         assert!(results[0].is_ok());

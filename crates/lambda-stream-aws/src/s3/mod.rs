@@ -24,7 +24,7 @@ use lambda_stream::{
 };
 
 use crate::ConfigError;
-use crate::retry::call_error;
+use crate::retry::{RetryPolicy, call_error, call_with_retry};
 use service::is_retryable_request_code;
 
 /// One bucket of claim checks, through one SDK client made once per process.
@@ -33,6 +33,7 @@ pub struct S3ClaimCheck {
     client: aws_sdk_s3::Client,
     bucket: String,
     prefix: String,
+    retry: RetryPolicy,
 }
 
 impl S3ClaimCheck {
@@ -42,29 +43,40 @@ impl S3ClaimCheck {
             client,
             bucket: bucket.into(),
             prefix: "claimchecks/".into(),
+            retry: RetryPolicy::default(),
         }
+    }
+
+    /// Sets the retry policy for S3 calls.
+    #[must_use]
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
     }
 
     /// Claim checks in `CLAIMCHECK_BUCKET_NAME`, with a client made from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let bucket =
             ConfigError::required(|name| std::env::var(name).ok(), "CLAIMCHECK_BUCKET_NAME")?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::retry::sdk_config_from_env().await;
         Ok(Self::new(aws_sdk_s3::Client::new(&sdk), bucket))
     }
 
     /// Stores `event` and returns the pointer to it.
     pub async fn store(&self, event: &Envelope, json: &str) -> Result<S3Pointer, StepError> {
         let key = request::object_key(&self.prefix, event);
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(&key)
-            .content_type("application/json")
-            .body(ByteStream::from(json.as_bytes().to_vec()))
-            .send()
-            .await
-            .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("PutObject"))?;
+        call_with_retry(&self.retry, "PutObject", || async {
+            self.client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(&key)
+                .content_type("application/json")
+                .body(ByteStream::from(json.as_bytes().to_vec()))
+                .send()
+                .await
+                .map_err(|e| call_error(e, is_retryable_request_code))
+        })
+        .await?;
         Ok(S3Pointer {
             bucket: self.bucket.clone(),
             key,
@@ -75,23 +87,29 @@ impl S3ClaimCheck {
 impl Redeemer for S3ClaimCheck {
     fn fetch<'a>(&'a self, pointer: &'a S3Pointer) -> BoxFuture<'a, Result<Vec<u8>, StepError>> {
         async move {
-            let object = self
-                .client
-                .get_object()
-                .bucket(&pointer.bucket)
-                .key(&pointer.key)
-                .send()
-                .await
-                .map_err(|e| {
-                    call_error(e, is_retryable_request_code).into_step_error("GetObject")
-                })?;
-            let bytes = object.body.collect().await.map_err(|e| {
-                StepError::retryable(format!(
-                    "reading s3://{}/{} failed: {e}",
-                    pointer.bucket, pointer.key
-                ))
-            })?;
-            Ok(bytes.into_bytes().to_vec())
+            call_with_retry(&self.retry, "GetObject", || async {
+                let object = self
+                    .client
+                    .get_object()
+                    .bucket(&pointer.bucket)
+                    .key(&pointer.key)
+                    .send()
+                    .await
+                    .map_err(|e| call_error(e, is_retryable_request_code))?;
+                let bytes = object
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| crate::retry::CallError {
+                        retryable: true,
+                        message: format!(
+                            "reading s3://{}/{} failed: {e}",
+                            pointer.bucket, pointer.key
+                        ),
+                    })?;
+                Ok(bytes.into_bytes().to_vec())
+            })
+            .await
         }
         .boxed()
     }

@@ -79,7 +79,7 @@ impl MessagePublisher<Sns> {
     /// [`SnsConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = SnsConfig::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::retry::sdk_config_from_env().await;
         Ok(Self::new(aws_sdk_sns::Client::new(&sdk), config))
     }
 

@@ -78,7 +78,7 @@ impl MessagePublisher<Sqs> {
     /// [`SqsConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = SqsConfig::from_env()?;
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = crate::retry::sdk_config_from_env().await;
         Ok(Self::new(aws_sdk_sqs::Client::new(&sdk), config))
     }
 
