@@ -265,6 +265,97 @@ mod idempotency {
             .expect("expired claim taken over");
         assert_eq!(taken_over, Once::Done(()));
     }
+
+    #[tokio::test]
+    async fn a_failed_effect_releases_only_its_own_claim() {
+        let Some(endpoint) = moto_endpoint() else {
+            return;
+        };
+        let idempotency = Arc::new(Idempotency::new(
+            new_table(&sdk_config(&endpoint).await).await,
+            Duration::from_secs(3600),
+        ));
+        // A claims e5 with a deadline now: its claim expires within a second or two.
+        let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<()>();
+        let holder = Arc::clone(&idempotency);
+        let first = tokio::spawn(async move {
+            holder
+                .once("payments", "e5", Some(Instant::now()), || async {
+                    let _ = fail_rx.await;
+                    Err::<(), _>(StepError::retryable("processor unavailable"))
+                })
+                .await
+        });
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        // B takes the expired claim over; while B's effect runs, A fails and releases.
+        let taker = Arc::clone(&idempotency);
+        let second = idempotency
+            .once(
+                "payments",
+                "e5",
+                Some(Instant::now() + Duration::from_secs(60)),
+                || async move {
+                    let _ = fail_tx.send(());
+                    let released = first.await.expect("task");
+                    assert!(released.is_err());
+                    // B's claim must still be there: a third delivery is held back.
+                    let third = taker
+                        .once(
+                            "payments",
+                            "e5",
+                            Some(Instant::now() + Duration::from_secs(60)),
+                            || async { Ok::<_, StepError>(()) },
+                        )
+                        .await
+                        .expect_err("B still holds the claim");
+                    assert_eq!(third.name(), "InProgressElsewhere");
+                    Ok::<_, StepError>("charged by B")
+                },
+            )
+            .await
+            .expect("B");
+        assert_eq!(second, Once::Done("charged by B"));
+    }
+
+    #[tokio::test]
+    async fn an_effect_that_ran_succeeds_even_when_completion_cannot_be_recorded() {
+        let Some(endpoint) = moto_endpoint() else {
+            return;
+        };
+        let sdk = sdk_config(&endpoint).await;
+        let store = new_table(&sdk)
+            .await
+            .with_retry(lambda_stream_aws::RetryPolicy {
+                base_delay: Duration::from_millis(5),
+                ..lambda_stream_aws::RetryPolicy::default()
+            });
+        let table = store.table().to_string();
+        let client = aws_sdk_dynamodb::Client::new(&sdk);
+        let idempotency = Idempotency::new(store, Duration::from_secs(3600));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let c = Arc::clone(&calls);
+        let outcome = idempotency
+            .once(
+                "payments",
+                "e6",
+                Some(Instant::now() + Duration::from_secs(60)),
+                || async move {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    // The table goes away after the effect: `completed` cannot be written.
+                    client
+                        .delete_table()
+                        .table_name(table)
+                        .send()
+                        .await
+                        .map_err(|e| StepError::new(e.to_string()))?;
+                    Ok::<_, StepError>("charged")
+                },
+            )
+            .await
+            .expect("the effect ran: the unit succeeds");
+        assert_eq!(outcome, Once::Done("charged"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
 }
 
 mod idempotent_pipeline {

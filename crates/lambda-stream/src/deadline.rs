@@ -66,8 +66,7 @@ impl Deadline {
 
     /// The time left (zero once passed), or `None` without a deadline.
     pub fn remaining(&self) -> Option<Duration> {
-        self.0
-            .map(|at| at.saturating_duration_since(Instant::now()))
+        self.0.map(|at| at.saturating_duration_since(now()))
     }
 
     /// True when `duration` from now is still before the deadline (always true without one).

@@ -226,3 +226,38 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     assert_eq!(report.summary.pipelines[0].delivered, 1);
     assert_eq!(processor.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn a_malformed_payment_is_a_fault_not_a_retry_although_the_pipeline_retries() {
+    let processor = processor(|_| Reply::status(201).body("{}")).await;
+    let faults = Arc::new(InMemoryPublisher::new());
+    let malformed = Envelope::builder("payment-requested")
+        .id("evt-bad")
+        .partition_key("o9")
+        .entity(
+            "payment",
+            &json!({"id": "pay-9", "orderId": "o9", "amount": 23.5, "currency": "EUR"}),
+        )
+        .build()
+        .expect("valid");
+    let report = handler(
+        sender(processor.url(), 10),
+        None,
+        faults.clone(),
+        Config::default(),
+    )
+    .process(
+        testing::kinesis_event(&[malformed, payment_requested(1, "o1")]),
+        Invocation::local(),
+    )
+    .await;
+    assert_eq!(report.records[0].pipelines[0], RecordState::Fault);
+    assert_eq!(report.records[1].pipelines[0], RecordState::Delivered);
+    let response = report.response.expect("a response");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "the shard is not blocked by a record that can never decode"
+    );
+    assert_eq!(faults.published().len(), 1);
+    assert_eq!(processor.requests().len(), 1);
+}

@@ -39,8 +39,12 @@ pub enum Rejection {
     Unauthorized(SignatureError),
     /// A correctly signed body that is not a callback we understand (400).
     Malformed(MalformedCallback),
-    /// The bus did not take the event (503): the processor retries later.
+    /// The bus did not take the event for a reason that may pass (503): the processor
+    /// retries later.
     Unavailable(String),
+    /// The bus refused the event for good (422): retrying would not help, so the processor
+    /// is told to stop. The event is logged whole, so nothing is lost.
+    Refused(String),
 }
 
 impl Rejection {
@@ -52,6 +56,7 @@ impl Rejection {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Refused(_) => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -65,6 +70,7 @@ impl Rejection {
             Self::Unauthorized(error) => error.to_string(),
             Self::Malformed(error) => error.to_string(),
             Self::Unavailable(_) => "temporarily unavailable, retry later".into(),
+            Self::Refused(_) => "the callback cannot be processed; do not retry".into(),
         }
     }
 }
@@ -82,6 +88,7 @@ impl std::fmt::Display for Rejection {
             Self::Unauthorized(error) => write!(f, "unauthorized: {error}"),
             Self::Malformed(error) => write!(f, "malformed: {error}"),
             Self::Unavailable(reason) => write!(f, "the bus did not take the event: {reason}"),
+            Self::Refused(reason) => write!(f, "the bus refused the event for good: {reason}"),
         }
     }
 }
@@ -265,6 +272,11 @@ impl WebhookGateway {
                 event_type: event.event_type().to_string(),
                 id: event.id().to_string(),
             }),
+            Some(Err(error)) if error.class() == lambda_stream::ErrorClass::Permanent => {
+                // Kept in the log whole: the processor will not send it again.
+                tracing::error!(event = %entry.json(), %error, "the bus refused the callback's event for good");
+                Err(Rejection::Refused(error.to_string()))
+            }
             Some(Err(error)) => Err(Rejection::Unavailable(error.to_string())),
             None => Err(Rejection::Unavailable(
                 "the publisher returned no result".into(),

@@ -17,7 +17,8 @@
 //! | 400 | correctly signed but not a callback we understand | no |
 //! | 413 | body larger than the limit (64 KiB by default) | no |
 //! | 405 | not a `POST` | no |
-//! | 503 | the bus did not take the event: the processor retries | no |
+//! | 503 | the bus did not take the event for a reason that may pass: the processor retries | no |
+//! | 422 | the bus refused the event for good: the processor stops; the event is logged whole | no |
 
 pub mod callback;
 pub mod gateway;

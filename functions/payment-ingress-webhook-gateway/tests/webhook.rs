@@ -242,16 +242,45 @@ async fn a_bus_that_fails_is_503_so_the_processor_retries() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(failing.published().is_empty());
 
-    let rejecting = Arc::new(
-        InMemoryPublisher::new().rejecting(|_| Some(StepError::permanent("entry refused"))),
+    // Unclassified (retries exhausted) is still worth another try.
+    let exhausted = Arc::new(
+        InMemoryPublisher::new()
+            .rejecting(|_| Some(StepError::new("not accepted after 4 attempts"))),
     );
-    let response = gateway(&rejecting)
+    let response = gateway(&exhausted)
         .handle_at(
             request(&callback("evt_1", "charge.succeeded"), NOW, SECRET),
             NOW,
         )
         .await;
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+}
+
+#[tokio::test]
+async fn a_permanent_refusal_is_422_so_the_processor_stops_and_the_event_is_logged() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let rejecting = Arc::new(
+        InMemoryPublisher::new().rejecting(|_| Some(StepError::permanent("MalformedDetail"))),
+    );
+    let response = gateway(&rejecting)
+        .handle_at(
+            request(&callback("evt_9", "charge.succeeded"), NOW, SECRET),
+            NOW,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
+    assert!(
+        log.contains("refused the callback's event for good"),
+        "{log}"
+    );
+    assert!(log.contains("payment-"), "the event is in the log: {log}");
 }
 
 #[tokio::test]
@@ -390,7 +419,8 @@ async fn the_event_reaches_a_bus_in_moto() {
     let payment: PaymentOutcome = event.entity().expect("payment");
     assert_eq!(payment.reason.as_deref(), Some("card_declined"));
 
-    // A bus that does not exist: 503, and the processor will retry.
+    // A bus that does not exist is a refusal that retries would not change: 422, the event
+    // kept in the log.
     let missing = Arc::new(EventBridgePublisher::new(
         aws_sdk_eventbridge::Client::new(&config),
         EventBridgeConfig::new("no-such-bus"),
@@ -401,5 +431,5 @@ async fn the_event_reaches_a_bus_in_moto() {
             NOW,
         )
         .await;
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -6,7 +6,14 @@
 //! configurable time (set the table's TTL on `expiresAt` to have DynamoDB clean up). A later
 //! delivery of a completed event skips the effect; one that finds the event in progress in
 //! another invocation fails as retryable, so Lambda tries again once that invocation has
-//! finished or its claim has expired. A failed effect releases its claim.
+//! finished or its claim has expired. A failed effect releases its claim, and only its own:
+//! each claim carries a random token and the release is conditional on it, so a claim taken
+//! over by another invocation after ours expired is left alone.
+//!
+//! Once the effect has run, its unit succeeds even if recording `completed` keeps failing
+//! (it is retried with the store's policy first): reporting a failure would have Lambda run
+//! the effect again once the claim expires. The failure is logged as an error with the event
+//! id; until the claim expires a redelivery is held back as in progress.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -45,7 +52,13 @@ struct Record {
     sk: String,
     status: String,
     expires_at: i64,
+    /// The claiming invocation's token (absent on records written before tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    claim: Option<String>,
 }
+
+/// How often recording `completed` is tried before the unit succeeds without it.
+const COMPLETE_ATTEMPTS: u32 = 4;
 
 const IN_PROGRESS: &str = "in-progress";
 const COMPLETED: &str = "completed";
@@ -113,11 +126,13 @@ impl Idempotency {
         let claim_for = deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
             .unwrap_or(self.claim_without_deadline);
+        let token = uuid::Uuid::new_v4().to_string();
         let record = Record {
             pk: format!("idempotency#{pipeline}"),
             sk: event_id.to_string(),
             status: IN_PROGRESS.into(),
             expires_at: now + i64::try_from(claim_for.as_secs()).unwrap_or(i64::MAX / 2) + 1,
+            claim: Some(token.clone()),
         };
         // Claim when there is no record, or the one there has expired (a crashed invocation's
         // claim, or a completion older than we remember).
@@ -148,29 +163,66 @@ impl Idempotency {
         }
         match effect().await {
             Ok(value) => {
-                let expires_at = epoch_seconds_now()
-                    + i64::try_from(self.completed_for.as_secs()).unwrap_or(i64::MAX / 2);
-                self.store
-                    .update(&key, &json!({"status": COMPLETED, "expiresAt": expires_at}))
-                    .await?;
+                self.record_completed(&key, event_id).await;
                 Ok(Once::Done(value))
             }
             Err(error) => {
-                // Release the claim so a retry can run the effect; if that fails too, the
+                // Release our claim so a retry can run the effect; if that fails too, the
                 // claim still expires with the deadline.
-                if let Err(release) = self
+                let mut aliases = UpdateExpression::default();
+                let claim = aliases.alias_name("claim");
+                let ours = aliases.alias_value(aws_sdk_dynamodb::types::AttributeValue::S(token));
+                match self
                     .store
-                    .client()
-                    .delete_item()
-                    .table_name(self.store.table())
-                    .set_key(Some(super::to_item(&key)?))
-                    .send()
+                    .delete_if(&key, &format!("{claim} = {ours}"), &aliases)
                     .await
                 {
-                    tracing::warn!(event_id, error = %release, "could not release the idempotency claim");
+                    Ok(WriteOutcome::Written) => {}
+                    Ok(WriteOutcome::Skipped) => {
+                        tracing::warn!(
+                            event_id,
+                            "the idempotency claim was taken over meanwhile; left as it is"
+                        );
+                    }
+                    Err(release) => {
+                        tracing::warn!(event_id, error = %release, "could not release the idempotency claim");
+                    }
                 }
                 Err(error)
             }
+        }
+    }
+
+    /// Marks the event completed, trying a few times: the effect has run, so the unit must
+    /// not fail now.
+    async fn record_completed(&self, key: &serde_json::Value, event_id: &str) {
+        let expires_at = epoch_seconds_now()
+            + i64::try_from(self.completed_for.as_secs()).unwrap_or(i64::MAX / 2);
+        let policy = self.store.retry_policy();
+        let mut attempt = 0;
+        loop {
+            let error = match self
+                .store
+                .update(key, &json!({"status": COMPLETED, "expiresAt": expires_at}))
+                .await
+            {
+                Ok(()) => return,
+                Err(error) => error,
+            };
+            match policy.next(attempt, None) {
+                crate::retry::NextAttempt::After(wait) if attempt + 1 < COMPLETE_ATTEMPTS => {
+                    tokio::time::sleep(wait).await;
+                }
+                _ => {
+                    tracing::error!(
+                        event_id,
+                        %error,
+                        "the effect ran but could not be recorded as completed; a redelivery after the claim expires would run it again"
+                    );
+                    return;
+                }
+            }
+            attempt += 1;
         }
     }
 }

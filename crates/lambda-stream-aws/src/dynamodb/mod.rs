@@ -81,6 +81,11 @@ impl DynamoDbStore {
         self
     }
 
+    /// The retry policy of the store's own loops.
+    pub fn retry_policy(&self) -> &RetryPolicy {
+        &self.retry
+    }
+
     /// The table name.
     pub fn table(&self) -> &str {
         &self.table
@@ -125,6 +130,31 @@ impl DynamoDbStore {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
             Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("PutItem")),
+        }
+    }
+
+    /// Deletes the item at `key` only if `condition` holds (with its own names and values in
+    /// `aliases`); a failed condition is [`WriteOutcome::Skipped`].
+    pub async fn delete_if<K: Serialize + ?Sized>(
+        &self,
+        key: &K,
+        condition: &str,
+        aliases: &UpdateExpression,
+    ) -> Result<WriteOutcome, StepError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(to_item(key)?))
+            .condition_expression(condition)
+            .set_expression_attribute_names(non_empty(aliases.names().clone()))
+            .set_expression_attribute_values(non_empty(aliases.values().clone()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(WriteOutcome::Written),
+            Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
+            Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("DeleteItem")),
         }
     }
 

@@ -160,6 +160,64 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn retries_stop_before_the_deadline_and_hand_the_entries_back_to_lambda() {
+        let api = Scripted::new((0..20).map(|_| Ok(vec![throttled()])).collect());
+        let slow = RetryPolicy {
+            max_attempts: 20,
+            base_delay: Duration::from_millis(400),
+            max_delay: Duration::from_secs(5),
+            ..RetryPolicy::default()
+        };
+        let start = tokio::time::Instant::now();
+        let results = lambda_stream::Deadline::after(Duration::from_secs(2))
+            .scope(put_events_with_retry(
+                &api,
+                "bus",
+                "custom",
+                None,
+                &slow,
+                &entries(1),
+            ))
+            .await;
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        let error = results[0].as_ref().expect_err("not accepted");
+        assert_eq!(error.class(), ErrorClass::Retryable);
+        assert_eq!(error.name(), "PutEventsDeadlineExceeded");
+        assert!(api.calls().len() < 20);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_that_never_answers_is_cut_at_the_deadline() {
+        struct Hangs;
+        impl PutEventsApi for Hangs {
+            fn put_events<'a>(
+                &'a self,
+                _: PutEventsRequest<'a>,
+            ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
+                futures::future::pending().boxed()
+            }
+        }
+        let results = lambda_stream::Deadline::after(Duration::from_secs(3))
+            .scope(put_events_with_retry(
+                &Hangs,
+                "bus",
+                "custom",
+                None,
+                &policy(4),
+                &entries(2),
+            ))
+            .await;
+        assert!(results.iter().all(|r| {
+            r.as_ref()
+                .is_err_and(|e| e.class() == ErrorClass::Retryable)
+        }));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn only_the_failed_entries_are_retried() {
         use EntryOutcome::Accepted as A;
         let api = Scripted::new(vec![

@@ -1,7 +1,7 @@
 //! The handler under the Lambda runtime: a tower `Service` of Lambda events.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -85,7 +85,7 @@ fn invocation_from(context: &lambda_runtime::Context) -> Invocation {
     let remaining = Duration::from_millis(context.deadline.saturating_sub(now));
     Invocation {
         request_id: context.request_id.clone(),
-        deadline: Some(Instant::now() + remaining),
+        deadline: Some(crate::deadline::now() + remaining),
         tags: Tags::new(),
     }
 }
