@@ -125,3 +125,105 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
         vec![("big-1".into(), 400 * 1024), ("small-1".into(), 0)]
     );
 }
+
+#[tokio::test]
+async fn a_fault_too_large_for_the_bus_is_claim_checked_whole_and_one_without_a_store_is_trimmed() {
+    let Some(endpoint) = moto_endpoint() else {
+        return;
+    };
+    let config = sdk_config(&endpoint).await;
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("faults-{id}");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    let (bus, queue_url) = bus_to_queue(&config, r#"{"detail-type": ["fault"]}"#).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let bus_publisher = Arc::new(EventBridgePublisher::new(
+        aws_sdk_eventbridge::Client::new(&config),
+        EventBridgeConfig::new(&bus),
+    ));
+    // A 300 KB SQS message that fails: its fault cannot travel on EventBridge as it is.
+    let body = Envelope::builder("menu-updated")
+        .id("huge-1")
+        .entity("menu", &json!({"photos": "p".repeat(300 * 1024)}))
+        .build()
+        .expect("valid")
+        .to_json();
+    let failing = || {
+        Pipeline::new("menus").map(|_| {
+            Err::<lambda_stream::Delivered, _>(lambda_stream::StepError::permanent(
+                "the menu is refused",
+            ))
+        })
+    };
+    let with_store = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(failing())
+        .faults_to(Arc::new(ClaimCheckPublisher::new(
+            bus_publisher.clone(),
+            S3ClaimCheck::new(s3.clone(), &bucket),
+        )));
+    let report = with_store
+        .process(
+            testing::sqs_event_from_bodies(std::slice::from_ref(&body)),
+            Invocation::local(),
+        )
+        .await;
+    assert_eq!(report.summary.faults_published, 1, "{:?}", report.summary);
+    assert!(
+        report
+            .response
+            .expect("answered")
+            .batch_item_failures
+            .is_empty()
+    );
+    let stored = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("list");
+    let key = stored
+        .contents()
+        .first()
+        .and_then(|o| o.key())
+        .expect("the fault stored in S3")
+        .to_string();
+    let object = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&key)
+        .send()
+        .await
+        .expect("get");
+    let fault: Value =
+        serde_json::from_slice(&object.body.collect().await.expect("body").into_bytes())
+            .expect("a fault event");
+    assert_eq!(fault["uow"]["record"]["body"], body, "the record whole");
+
+    // Without a claim-check store the fault is trimmed to fit, and still published.
+    let without_store = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(failing())
+        .faults_to(bus_publisher);
+    let report = without_store
+        .process(
+            testing::sqs_event_from_bodies(std::slice::from_ref(&body)),
+            Invocation::local(),
+        )
+        .await;
+    assert_eq!(report.summary.faults_published, 1);
+    let arrived = receive_bodies(&sqs, &queue_url, 2).await;
+    let trimmed = arrived
+        .iter()
+        .filter_map(|b| serde_json::from_str::<Value>(b).ok())
+        .find(|e| e["detail"]["uow"].get("trimmed").is_some())
+        .expect("the trimmed fault on the bus");
+    assert!(trimmed["detail"]["uow"]["trimmed"]["bytes"].as_u64() > Some(300 * 1024));
+}

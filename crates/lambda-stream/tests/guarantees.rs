@@ -912,3 +912,19 @@ async fn decode_faults_carry_a_stack() {
     let stack = err["stack"].as_str().unwrap_or("");
     assert!(stack.starts_with("DecodeError: "), "{stack}");
 }
+
+// -- 9: EventBridge detail kept as sent
+
+#[test]
+fn an_eventbridge_detail_is_kept_as_sent_key_order_and_large_numbers_included() {
+    let detail = r#"{"type":"thing-created","id":"e1","timestamp":1,"zeta":123456789012345678901234567890,"alpha":{"b":1.10,"a":2}}"#;
+    let text = format!(
+        r#"{{"version":"0","id":"x","detail-type":"thing-created","source":"custom","account":"1","time":"2019-01-02T12:45:07Z","region":"us-west-2","resources":[],"detail":{detail}}}"#
+    );
+    let event = lambda_stream::SingleEvent::from_slice(text.as_bytes()).expect("event");
+    let source = lambda_stream::EventBridgeSource::new();
+    let records = lambda_stream::Source::records(&source, event);
+    let record = records.get(0).expect("one record");
+    let decoded = lambda_stream::Source::envelope(&source, record).expect("decodes");
+    assert_eq!(decoded.to_json(), detail);
+}
