@@ -14,25 +14,29 @@ use lambda_stream_aws::{
 };
 use serde_json::{Value, json};
 
+/// A new bucket in moto, and a path-style client for it.
+async fn new_bucket(config: &aws_config::SdkConfig, prefix: &str) -> (aws_sdk_s3::Client, String) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    (s3, bucket)
+}
+
 #[tokio::test]
 async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
     let Some(endpoint) = moto_endpoint() else {
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("claims-{id}");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("bucket");
+    let (s3, bucket) = new_bucket(&config, "claims").await;
     let claims = S3ClaimCheck::new(s3, &bucket);
 
     // A bus whose rule delivers everything from `custom` to a queue.
@@ -132,18 +136,7 @@ async fn a_fault_too_large_for_the_bus_is_claim_checked_whole_and_one_without_a_
         return;
     };
     let config = sdk_config(&endpoint).await;
-    let id = uuid::Uuid::new_v4().simple().to_string();
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&config)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("faults-{id}");
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("bucket");
+    let (s3, bucket) = new_bucket(&config, "faults").await;
     let (bus, queue_url) = bus_to_queue(&config, r#"{"detail-type": ["fault"]}"#).await;
     let sqs = aws_sdk_sqs::Client::new(&config);
     let bus_publisher = Arc::new(EventBridgePublisher::new(

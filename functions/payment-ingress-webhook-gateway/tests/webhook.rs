@@ -175,6 +175,23 @@ async fn a_malformed_signed_body_is_400() {
 #[derive(Clone, Default)]
 struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// Captures this thread's log lines until the guard is dropped.
+    fn logs() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("UTF-8")
+    }
+}
+
 impl std::io::Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
         self.0.lock().expect("lock").extend_from_slice(bytes);
@@ -187,13 +204,7 @@ impl std::io::Write for Captured {
 
 #[tokio::test]
 async fn a_signed_body_that_cannot_be_read_is_kept_in_the_log_and_an_unsigned_one_is_not() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::logs();
     let bus = Arc::new(InMemoryPublisher::new());
     let signed = r#"{"id":"evt_1","type":"charge.succeeded","data":{"reference":"pay-77"}}"#;
     let response = gateway(&bus)
@@ -205,7 +216,7 @@ async fn a_signed_body_that_cannot_be_read_is_kept_in_the_log_and_an_unsigned_on
         .handle_at(request(unsigned, NOW, "whsec_guessed"), NOW)
         .await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
+    let log = captured.text();
     assert!(log.contains("pay-77"), "the signed body is logged: {log}");
     assert!(!log.contains("pay-88"), "an unsigned body is not: {log}");
 }
@@ -258,13 +269,7 @@ async fn a_bus_that_fails_is_503_so_the_processor_retries() {
 
 #[tokio::test]
 async fn a_permanent_refusal_is_422_so_the_processor_stops_and_the_event_is_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::logs();
     let rejecting = Arc::new(
         InMemoryPublisher::new().rejecting(|_| Some(StepError::permanent("MalformedDetail"))),
     );
@@ -275,7 +280,7 @@ async fn a_permanent_refusal_is_422_so_the_processor_stops_and_the_event_is_logg
         )
         .await;
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let log = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("UTF-8");
+    let log = captured.text();
     assert!(
         log.contains("refused the callback's event for good"),
         "{log}"

@@ -21,8 +21,8 @@ use lambda_stream::{
 };
 use serde_json::{Value, json};
 
-use crate::Violations;
 use crate::mutate::{mutate_text, mutate_value};
+use crate::{FaultDoc, Violations};
 
 /// What can be fuzzed.
 pub const TARGETS: &[&str] = &[
@@ -374,28 +374,19 @@ fn check_batch<R: std::fmt::Debug>(
                 });
             continue;
         };
-        if doc.uow.trimmed.is_none() && !sent.iter().any(|s| s == doc.uow.record.get()) {
-            report
-                .violations
-                .add("a fault's record is not the record sent", || {
-                    doc.uow.record.get().to_string()
-                });
+        if doc.uow.trimmed.is_some() {
+            continue;
+        }
+        for record in doc.uow.records() {
+            if !sent.iter().any(|s| s == record.get()) {
+                report
+                    .violations
+                    .add("a fault's record is not the record sent", || {
+                        record.get().to_string()
+                    });
+            }
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-struct FaultDoc<'a> {
-    #[serde(borrow)]
-    uow: FaultUow<'a>,
-}
-
-#[derive(serde::Deserialize)]
-struct FaultUow<'a> {
-    #[serde(borrow)]
-    record: &'a serde_json::value::RawValue,
-    #[serde(default)]
-    trimmed: Option<Value>,
 }
 
 fn eventbridge(rng: &mut Rng, inputs: usize) -> FuzzReport {

@@ -58,6 +58,51 @@ impl std::fmt::Display for Violations {
     }
 }
 
+/// The parts of a fault event the checks read: the unit's pipeline and its records, as raw
+/// JSON so they compare byte for byte with what was sent.
+#[derive(serde::Deserialize)]
+pub struct FaultDoc<'a> {
+    /// The failed unit.
+    #[serde(borrow)]
+    pub uow: FaultUow<'a>,
+}
+
+/// A fault's `uow`: one record, or a batch of them.
+#[derive(serde::Deserialize)]
+pub struct FaultUow<'a> {
+    /// The pipeline (`decode` for an undecodable record).
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    /// The record, for a unit of one.
+    #[serde(borrow, default)]
+    pub record: Option<&'a serde_json::value::RawValue>,
+    /// The records, for a batch unit.
+    #[serde(borrow, default)]
+    pub batch: Option<Vec<BatchMember<'a>>>,
+    /// Set when the record was trimmed to fit.
+    #[serde(default)]
+    pub trimmed: Option<serde_json::Value>,
+}
+
+/// One record of a batch unit's fault.
+#[derive(serde::Deserialize)]
+pub struct BatchMember<'a> {
+    /// The record.
+    #[serde(borrow)]
+    pub record: &'a serde_json::value::RawValue,
+}
+
+impl<'a> FaultUow<'a> {
+    /// Every record the fault carries.
+    pub fn records(self) -> Vec<&'a serde_json::value::RawValue> {
+        match (self.record, self.batch) {
+            (Some(record), _) => vec![record],
+            (None, Some(batch)) => batch.into_iter().map(|m| m.record).collect(),
+            (None, None) => Vec::new(),
+        }
+    }
+}
+
 /// A current-thread runtime whose clock is paused: waits and deadlines cost no wall time.
 pub fn paused_runtime() -> tokio::runtime::Runtime {
     match tokio::runtime::Builder::new_current_thread()

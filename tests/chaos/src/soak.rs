@@ -34,7 +34,7 @@ use lambda_stream::{
 };
 use serde_json::json;
 
-use crate::Violations;
+use crate::{FaultDoc, Violations};
 
 /// Records per invocation.
 pub const BATCH: usize = 500;
@@ -582,13 +582,8 @@ impl Checked {
                 });
                 continue;
             };
-            let pipeline = doc.uow.pipeline.unwrap_or_default();
-            let records: Vec<&serde_json::value::RawValue> = match (doc.uow.record, doc.uow.batch) {
-                (Some(record), _) => vec![record],
-                (None, Some(batch)) => batch.into_iter().map(|u| u.record).collect(),
-                (None, None) => Vec::new(),
-            };
-            for record in records {
+            let pipeline = doc.uow.pipeline.clone().unwrap_or_default();
+            for record in doc.uow.records() {
                 *in_faults
                     .entry((pipeline.clone(), record.get().to_string()))
                     .or_default() += 1;
@@ -672,26 +667,4 @@ impl Checked {
             }
         }
     }
-}
-
-#[derive(serde::Deserialize)]
-struct FaultDoc<'a> {
-    #[serde(borrow)]
-    uow: FaultUow<'a>,
-}
-
-#[derive(serde::Deserialize)]
-struct FaultUow<'a> {
-    #[serde(default)]
-    pipeline: Option<String>,
-    #[serde(borrow, default)]
-    record: Option<&'a serde_json::value::RawValue>,
-    #[serde(borrow, default)]
-    batch: Option<Vec<BatchMember<'a>>>,
-}
-
-#[derive(serde::Deserialize)]
-struct BatchMember<'a> {
-    #[serde(borrow)]
-    record: &'a serde_json::value::RawValue,
 }

@@ -44,6 +44,22 @@ pub struct DynamoDbStore {
     retry: RetryPolicy,
 }
 
+/// A conditional write's result: written, skipped (the condition failed), or the error.
+fn conditional_outcome<T, E, R>(
+    result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    operation: &str,
+) -> Result<WriteOutcome, StepError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(WriteOutcome::Written),
+        Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
+        Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error(operation)),
+    }
+}
+
 fn is_condition_failure<E, R>(
     error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> bool
@@ -126,11 +142,7 @@ impl DynamoDbStore {
             .set_expression_attribute_values(non_empty(aliases.values().clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
-            Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("PutItem")),
-        }
+        conditional_outcome(result, "PutItem")
     }
 
     /// Deletes the item at `key` only if `condition` holds (with its own names and values in
@@ -151,11 +163,7 @@ impl DynamoDbStore {
             .set_expression_attribute_values(non_empty(aliases.values().clone()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(WriteOutcome::Written),
-            Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),
-            Err(e) => Err(call_error(e, is_retryable_request_code).into_step_error("DeleteItem")),
-        }
+        conditional_outcome(result, "DeleteItem")
     }
 
     /// Updates the item at `key` with every attribute of `attributes` (nulls removed).
