@@ -928,3 +928,50 @@ fn an_eventbridge_detail_is_kept_as_sent_key_order_and_large_numbers_included() 
     let decoded = lambda_stream::Source::envelope(&source, record).expect("decodes");
     assert_eq!(decoded.to_json(), detail);
 }
+
+// -- 2: a step of one's own that panics outside any unit
+
+#[tokio::test]
+async fn a_step_whose_stream_panics_stops_its_pipeline_alone() {
+    use futures::StreamExt;
+    let builds_badly = Pipeline::new("builds-badly")
+        .step(
+            |_flow: lambda_stream::Flow<()>| -> lambda_stream::Flow<()> {
+                panic!("the step could not build its stream")
+            },
+        )
+        .delivered();
+    let polls_badly = Pipeline::new("polls-badly")
+        .step(|flow| {
+            flow.map(|item| {
+                let uow = item?;
+                assert!(uow.event.id() != "e2", "the stream panicked");
+                Ok(uow)
+            })
+            .boxed()
+        })
+        .delivered();
+    let faults = Arc::new(InMemoryPublisher::new());
+    let report = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(builds_badly)
+        .pipeline(polls_badly)
+        .pipeline(Pipeline::new("healthy").delivered())
+        .faults_to(faults.clone())
+        .process(testing::sqs_event(&events(4)), Invocation::local())
+        .await;
+    assert!(report.response.is_ok());
+    // Nothing entered the first: every record is retried there.
+    assert_eq!(states(&report, 0), vec![RecordState::Retry; 4]);
+    // The second delivered what it settled before the panic; the rest comes again.
+    let second = states(&report, 1);
+    assert_eq!(
+        &second[..2],
+        &[RecordState::Delivered, RecordState::Delivered]
+    );
+    assert!(
+        second[2..]
+            .iter()
+            .all(|s| matches!(s, RecordState::Retry | RecordState::Fault))
+    );
+    assert_eq!(states(&report, 2), vec![RecordState::Delivered; 4]);
+}

@@ -2,8 +2,10 @@
 
 use std::sync::Arc;
 
-use futures::StreamExt;
+use std::panic::AssertUnwindSafe;
+
 use futures::stream::BoxStream;
+use futures::{FutureExt, StreamExt};
 
 use super::decode::Entered;
 use super::settle::RecordState;
@@ -54,9 +56,9 @@ pub(super) struct PipelineRun {
     pub(super) states: Vec<Option<RecordState>>,
     /// The failed units that may become fault events.
     pub(super) failures: Vec<(Members, StepError)>,
-    /// True when the pipeline was stopped at the deadline: records it had not reached yet
-    /// are retried.
-    pub(super) timed_out: bool,
+    /// True when the pipeline was stopped before its end (the deadline, or a panic in a
+    /// step's stream itself): records it had not reached yet are retried.
+    pub(super) stopped_early: bool,
 }
 
 /// Runs the pipeline until every unit settled or `stop` came. At `stop` the work still in
@@ -74,13 +76,37 @@ pub(super) async fn run_pipeline(
         name: pipeline.name().to_string(),
         states: vec![None; records],
         failures: Vec::new(),
-        timed_out: false,
+        stopped_early: false,
     };
-    let mut settled = pipeline.start(input);
-    loop {
-        let Ok(next) = stop.scope(stop.run(settled.next())).await else {
-            run.timed_out = true;
-            break;
+    // A step of one's own is a function over the stream: building the stream or polling it
+    // may panic outside any unit's guard. Either stops this pipeline alone.
+    let mut stopped_by: Option<StepError> = None;
+    let mut settled = match std::panic::catch_unwind(AssertUnwindSafe(|| pipeline.start(input))) {
+        Ok(settled) => Some(settled),
+        Err(payload) => {
+            stopped_by = Some(StepError::from_panic(payload.as_ref()).in_step("pipeline"));
+            None
+        }
+    };
+    while let Some(stream) = settled.as_mut() {
+        let next = AssertUnwindSafe(stop.scope(stop.run(stream.next())))
+            .catch_unwind()
+            .await;
+        let next = match next {
+            Ok(Ok(next)) => next,
+            Ok(Err(_deadline)) => {
+                stopped_by = Some(
+                    StepError::new(
+                        "the unit had not settled when the pipeline stopped, one deadline margin before the invocation's deadline",
+                    )
+                    .with_name("DeadlineExceeded"),
+                );
+                break;
+            }
+            Err(payload) => {
+                stopped_by = Some(StepError::from_panic(payload.as_ref()).in_step("pipeline"));
+                break;
+            }
         };
         let Some(Settled { members, end }) = next else {
             break;
@@ -110,17 +136,14 @@ pub(super) async fn run_pipeline(
     let unsettled: Vec<usize> = (0..records)
         .filter(|i| entered.get(*i) && run.states[*i].is_none())
         .collect();
-    if run.timed_out {
+    if let Some(error) = stopped_by {
+        run.stopped_early = true;
         if !unsettled.is_empty() {
-            let error = StepError::new(
-                "the unit had not settled when the pipeline stopped, one deadline margin before the invocation's deadline",
-            )
-            .with_name("DeadlineExceeded");
             let state = match error.disposition(mode) {
                 FailureMode::Fault => RecordState::Fault,
                 FailureMode::Retry => RecordState::Retry,
             };
-            tracing::error!(pipeline = %run.name, records = unsettled.len(), ?state, "units not settled by the deadline");
+            tracing::error!(pipeline = %run.name, records = unsettled.len(), ?state, %error, "the pipeline stopped before these units settled");
             for i in &unsettled {
                 run.states[*i] = Some(state);
             }

@@ -110,7 +110,9 @@ impl<S: Source> Settle<'_, S> {
                             (_, Some(state)) => state,
                             (Outcome::Failed(_), None) => decode_state,
                             // Stopped at the deadline before reaching it: it comes again.
-                            (Outcome::Event, None) if run.timed_out && decoder.may_want(i, p) => {
+                            (Outcome::Event, None)
+                                if run.stopped_early && decoder.may_want(i, p) =>
+                            {
                                 RecordState::Retry
                             }
                             (_, None) => RecordState::Filtered,
