@@ -231,8 +231,11 @@ pub fn eventbridge_event(event: &Envelope, source: &str) -> SingleEvent {
     )
 }
 
-/// One change in a DynamoDB table, as plain JSON items.
+/// One change in a DynamoDB table, as plain JSON items: [`Change::insert`],
+/// [`Change::modify`], [`Change::remove`], then [`Change::by_ttl`] for a removal by
+/// DynamoDB's TTL and [`Change::at`] for the change's own time.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Change {
     /// `INSERT`, `MODIFY` or `REMOVE`.
     pub event_name: &'static str,
@@ -242,6 +245,60 @@ pub struct Change {
     pub new_image: Option<Value>,
     /// The item before the change.
     pub old_image: Option<Value>,
+    /// The stream record's `userIdentity` (set by [`Change::by_ttl`]).
+    pub user_identity: Option<Value>,
+    /// When the change happened, in epoch seconds (default: one second after the change
+    /// before it in the event).
+    pub time: Option<f64>,
+}
+
+impl Change {
+    /// An item written for the first time.
+    pub fn insert(keys: Value, new_image: Value) -> Self {
+        Self::new("INSERT", keys, Some(new_image), None)
+    }
+
+    /// An item changed from `old_image` to `new_image`.
+    pub fn modify(keys: Value, new_image: Value, old_image: Value) -> Self {
+        Self::new("MODIFY", keys, Some(new_image), Some(old_image))
+    }
+
+    /// An item deleted.
+    pub fn remove(keys: Value, old_image: Value) -> Self {
+        Self::new("REMOVE", keys, None, Some(old_image))
+    }
+
+    /// Any change, images as given.
+    pub fn new(
+        event_name: &'static str,
+        keys: Value,
+        new_image: Option<Value>,
+        old_image: Option<Value>,
+    ) -> Self {
+        Self {
+            event_name,
+            keys,
+            new_image,
+            old_image,
+            user_identity: None,
+            time: None,
+        }
+    }
+
+    /// Made by DynamoDB's TTL (the service principal in the user identity), not a user.
+    #[must_use]
+    pub fn by_ttl(mut self) -> Self {
+        self.user_identity =
+            Some(json!({"type": "Service", "principalId": "dynamodb.amazonaws.com"}));
+        self
+    }
+
+    /// Happened at `epoch_seconds`.
+    #[must_use]
+    pub fn at(mut self, epoch_seconds: f64) -> Self {
+        self.time = Some(epoch_seconds);
+        self
+    }
 }
 
 fn to_dynamo(value: &Value) -> Value {
@@ -260,8 +317,10 @@ pub fn dynamodb_event(changes: &[Change]) -> RecordsEvent {
         .iter()
         .enumerate()
         .map(|(i, change)| {
+            // Each change a second after the one before, unless it says when.
+            let time = change.time.unwrap_or(1_545_084_650.0 + i as f64);
             let mut record = json!({
-                "ApproximateCreationDateTime": 1_545_084_650.0,
+                "ApproximateCreationDateTime": time,
                 "Keys": to_dynamo(&change.keys),
                 "SequenceNumber": format!("{}", 111 + i * 111),
                 "SizeBytes": 26,
@@ -273,7 +332,7 @@ pub fn dynamodb_event(changes: &[Change]) -> RecordsEvent {
             if let Some(old) = &change.old_image {
                 record["OldImage"] = to_dynamo(old);
             }
-            json!({
+            let mut record = json!({
                 "eventID": format!("c4ca4238a0b923820dcc509a6f75849{i}"),
                 "eventName": change.event_name,
                 "eventVersion": "1.1",
@@ -281,7 +340,11 @@ pub fn dynamodb_event(changes: &[Change]) -> RecordsEvent {
                 "awsRegion": REGION,
                 "dynamodb": record,
                 "eventSourceARN": format!("arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/entities/stream/2015-06-27T00:48:05.899"),
-            })
+            });
+            if let Some(identity) = &change.user_identity {
+                record["userIdentity"] = identity.clone();
+            }
+            record
         })
         .collect();
     from_json(json!({ "Records": records }), "DynamoDB stream event")

@@ -365,12 +365,12 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
 
 #[tokio::test]
 async fn dynamodb_trigger_end_to_end() {
-    let changes = vec![lambda_stream::testing::Change {
-        event_name: "INSERT",
-        keys: json!({"pk": "o1", "sk": "order"}),
-        new_image: Some(json!({"pk": "o1", "sk": "order", "discriminator": "order", "total": 10})),
-        old_image: None,
-    }];
+    let changes = vec![lambda_stream::testing::Change::new(
+        "INSERT",
+        json!({"pk": "o1", "sk": "order"}),
+        Some(json!({"pk": "o1", "sk": "order", "discriminator": "order", "total": 10})),
+        None,
+    )];
     let publisher = Arc::new(InMemoryPublisher::new());
     let handler = StreamHandler::with_config(DynamoDbSource::new(), Config::default())
         .pipeline(

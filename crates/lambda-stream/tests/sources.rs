@@ -348,32 +348,26 @@ fn eventbridge_detail_object_or_string() {
 #[test]
 fn dynamodb_changes_become_created_updated_deleted() {
     let changes = vec![
-        Change {
-            event_name: "INSERT",
-            keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: Some(
+        Change::new(
+            "INSERT",
+            json!({"pk": "t1", "sk": "thing"}),
+            Some(
                 json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One", "count": 3}),
             ),
-            old_image: None,
-        },
-        Change {
-            event_name: "MODIFY",
-            keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: Some(
-                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"}),
-            ),
-            old_image: Some(
-                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One"}),
-            ),
-        },
-        Change {
-            event_name: "REMOVE",
-            keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: None,
-            old_image: Some(
-                json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"}),
-            ),
-        },
+            None,
+        ),
+        Change::new(
+            "MODIFY",
+            json!({"pk": "t1", "sk": "thing"}),
+            Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"})),
+            Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "One"})),
+        ),
+        Change::new(
+            "REMOVE",
+            json!({"pk": "t1", "sk": "thing"}),
+            None,
+            Some(json!({"pk": "t1", "sk": "thing", "discriminator": "thing", "name": "Two"})),
+        ),
     ];
     let decoded = decode_all(&DynamoDbSource::new(), testing::dynamodb_event(&changes));
     let types: Vec<_> = decoded
@@ -424,12 +418,12 @@ fn dynamodb_aws_sample_with_a_fixed_prefix_and_numeric_key() {
 
 #[test]
 fn dynamodb_missing_key_and_unknown_event_name_are_errors() {
-    let changes = vec![Change {
-        event_name: "INSERT",
-        keys: json!({"id": "x"}),
-        new_image: Some(json!({"id": "x", "discriminator": "thing"})),
-        old_image: None,
-    }];
+    let changes = vec![Change::new(
+        "INSERT",
+        json!({"id": "x"}),
+        Some(json!({"id": "x", "discriminator": "thing"})),
+        None,
+    )];
     let decoded = decode_all(&DynamoDbSource::new(), testing::dynamodb_event(&changes));
     assert!(
         decoded[0]

@@ -141,24 +141,24 @@ fn sns_seeds() -> Vec<Value> {
 fn dynamodb_seeds() -> Vec<Value> {
     let thing = |n: i64| json!({"pk": format!("t{n}"), "sk": "thing", "discriminator": "thing", "name": "n", "count": n, "flags": [true, false], "nested": {"a": [1, "b"]}});
     records_of(&testing::dynamodb_event(&[
-        Change {
-            event_name: "INSERT",
-            keys: json!({"pk": "t1", "sk": "thing"}),
-            new_image: Some(thing(1)),
-            old_image: None,
-        },
-        Change {
-            event_name: "MODIFY",
-            keys: json!({"pk": "t2", "sk": "thing"}),
-            new_image: Some(thing(2)),
-            old_image: Some(thing(1)),
-        },
-        Change {
-            event_name: "REMOVE",
-            keys: json!({"pk": "t3", "sk": "thing"}),
-            new_image: None,
-            old_image: Some(thing(3)),
-        },
+        Change::new(
+            "INSERT",
+            json!({"pk": "t1", "sk": "thing"}),
+            Some(thing(1)),
+            None,
+        ),
+        Change::new(
+            "MODIFY",
+            json!({"pk": "t2", "sk": "thing"}),
+            Some(thing(2)),
+            Some(thing(1)),
+        ),
+        Change::new(
+            "REMOVE",
+            json!({"pk": "t3", "sk": "thing"}),
+            None,
+            Some(thing(3)),
+        ),
     ]))
 }
 

@@ -92,6 +92,10 @@ impl<S: Source> Decoder<S> {
         };
         // How many pipelines want it, from the type read first when it could be.
         let (event, wanted) = match decoded {
+            Decoded::NotAnEvent(reason) => {
+                tracing::debug!(source = self.source.name(), %reason, "record filtered: not a domain event");
+                return Slot::Unwanted;
+            }
             Decoded::Envelope(event) => (event, None),
             Decoded::Json(text) => {
                 let wanted = peek_type(&text).map(|t| self.wanted_by(&t));
@@ -181,7 +185,11 @@ impl<S: Source> Decoder<S> {
         let Some(record) = self.records.get(i) else {
             return;
         };
-        *slot = match self.source.envelope(record) {
+        *slot = match self.source.decode(record) {
+            Ok(Decoded::Json(text)) => match parse_envelope(text, &|| self.source.facts(record)) {
+                Ok(_) => Slot::Unwanted,
+                Err(error) => self.failed(error.to_string()),
+            },
             Ok(_) => Slot::Unwanted,
             Err(error) => self.failed(error.to_string()),
         };

@@ -65,22 +65,55 @@ impl<'de> serde::Deserialize<'de> for Items<'de> {
 /// An item (`{"name": {"S": "..."}, ...}`) as plain JSON text.
 pub(crate) fn item_to_json(item: &str) -> Result<String, String> {
     let mut out = String::with_capacity(item.len());
-    write_map(item, &mut out, 0, "")?;
+    write_map(item, &mut out, 0, "", None)?;
     Ok(out)
 }
 
-fn write_map(text: &str, out: &mut String, depth: usize, path: &str) -> Result<(), String> {
+/// The single-table attributes that are not part of an entity (the Node library's omit list);
+/// `aws:rep:*` (global tables) are left out too.
+pub(crate) const NOT_ENTITY_ATTRIBUTES: &[&str] =
+    &["pk", "sk", "discriminator", "ttl", "latched", "deleted"];
+
+/// An item as its entity's JSON: the [`NOT_ENTITY_ATTRIBUTES`] and `aws:rep:*` left out, and
+/// the `key` attribute (`pk`) as `id`.
+pub(crate) fn item_to_entity_json(item: &str, key: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(item.len());
+    write_map(item, &mut out, 0, "", Some(key))?;
+    Ok(out)
+}
+
+fn write_map(
+    text: &str,
+    out: &mut String,
+    depth: usize,
+    path: &str,
+    entity_key: Option<&str>,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("`{path}` nests deeper than {MAX_DEPTH} levels"));
     }
     let members: Members<'_> = serde_json::from_str(text)
         .map_err(|e| format!("`{}` is not a map of attributes: {e}", shown(path)))?;
     out.push('{');
-    for (i, (name, value)) in members.0.iter().enumerate() {
-        if i > 0 {
+    let has_key = entity_key.is_some_and(|key| members.0.iter().any(|(n, _)| n == key));
+    let mut first = true;
+    for (name, value) in &members.0 {
+        let shown_name = match entity_key {
+            Some(key) if name == key => "id",
+            Some(_) if name == "id" && has_key => continue,
+            Some(_)
+                if NOT_ENTITY_ATTRIBUTES.contains(&name.as_str())
+                    || name.starts_with("aws:rep:") =>
+            {
+                continue;
+            }
+            _ => name.as_str(),
+        };
+        if !first {
             out.push(',');
         }
-        push_string(out, name);
+        first = false;
+        push_string(out, shown_name);
         out.push(':');
         let inner = if path.is_empty() {
             name.clone()
@@ -113,7 +146,7 @@ fn write_attribute(text: &str, out: &mut String, depth: usize, path: &str) -> Re
             _ => return Err(format!("attribute `{path}`: BOOL must be true or false")),
         },
         "NULL" => out.push_str("null"),
-        "M" => write_map(value, out, depth, path)?,
+        "M" => write_map(value, out, depth, path, None)?,
         "L" => {
             let items = items(value, path, kind)?;
             out.push('[');
@@ -236,6 +269,17 @@ mod tests {
         assert_eq!(
             json,
             r#"{"pk":"a\"b","n":123456789012345678901234567890,"big":1e400,"b":"AAEC","bs":["AA==","AQ=="],"ok":true,"none":null,"m":{"z":-0.5,"a":["x","y"]},"l":[1,"s"],"ns":[1,2.50]}"#
+        );
+    }
+
+    #[test]
+    fn an_entity_leaves_the_table_attributes_out_and_takes_its_id_from_the_key() {
+        let item = r#"{"pk":{"S":"o1"},"sk":{"S":"order"},"discriminator":{"S":"order"},"id":{"S":"ignored"},
+            "status":{"S":"placed"},"ttl":{"N":"1"},"latched":{"BOOL":true},"deleted":{"NULL":true},
+            "aws:rep:updateregion":{"S":"us-east-1"},"lines":{"L":[{"M":{"pk":{"S":"kept inside"}}}]}}"#;
+        assert_eq!(
+            item_to_entity_json(item, "pk").expect("converts"),
+            r#"{"id":"o1","status":"placed","lines":[{"pk":"kept inside"}]}"#
         );
     }
 

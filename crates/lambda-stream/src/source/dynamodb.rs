@@ -1,6 +1,17 @@
-//! DynamoDB streams as change data capture: each record (stream view `NEW_AND_OLD_IMAGES`)
-//! becomes `<discriminator>-created | -updated | -deleted`, with the images as plain JSON in
-//! `raw: {new, old}` and the partition key from the table's key.
+//! DynamoDB streams as change data capture (the Node library's `cdc`), stream view
+//! `NEW_AND_OLD_IMAGES`:
+//!
+//! | the change | the event |
+//! |---|---|
+//! | `INSERT`, `MODIFY`, `REMOVE` of an entity (an item with a `discriminator`) | `<discriminator>-created`, `-updated`, `-deleted`; the entity field named after the discriminator holds the item without `pk`, `sk`, `discriminator`, `ttl`, `latched`, `deleted`, `aws:rep:*`, with `pk` as `id` (the old image for a delete) |
+//! | a removal by DynamoDB's TTL (user identity `Service` / `dynamodb.amazonaws.com`) | `<discriminator>-expired` |
+//! | the TTL removal of a collected event (`discriminator: EVENT`) flagged `expire` | `<its type>-expired`, id `<its id>.expired`, `triggers: [the event]` (the Node library's `expired`) |
+//! | an item with no discriminator (idempotency records, ...) or an event-store row (`EVENT`, `CORREL`) | none: *filtered*, with the reason at debug level |
+//!
+//! Every event keeps the images as plain JSON in `raw: {new, old}` (attribute order and every
+//! digit kept, binary as base64), its partition key is the table's `pk`, its timestamp the
+//! item's own `timestamp` attribute when it has one (else the change's time), and its `id` the
+//! stream record's `eventID`.
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_json::value::RawValue;
@@ -57,13 +68,16 @@ impl DynamoDbSource {
         self
     }
 
-    fn change(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
+    fn change(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
         let facts = self.facts(record);
         let id = label(&facts).to_string();
         let fail = |reason: String| DecodeError::new(format!("record {id}: {reason}"));
-        let suffix = match record.get_str(&["eventName"]).as_deref() {
+        let event_name = record.get_str(&["eventName"]);
+        let removed_by_ttl = event_name.as_deref() == Some("REMOVE") && removed_by_ttl(record);
+        let suffix = match event_name.as_deref() {
             Some("INSERT") => "created",
             Some("MODIFY") => "updated",
+            Some("REMOVE") if removed_by_ttl => "expired",
             Some("REMOVE") => "deleted",
             Some(other) => return Err(fail(format!("unknown eventName `{other}`"))),
             None => return Err(fail("no `eventName`".into())),
@@ -86,20 +100,34 @@ impl DynamoDbSource {
         let new = image("NewImage", "new")?;
         let old = image("OldImage", "old")?;
         let keys = image("Keys", "keys")?;
-        let prefix = match &self.type_prefix {
-            Some(prefix) => prefix.clone(),
-            None => new
-                .as_deref()
-                .or(old.as_deref())
-                .and_then(|image| crate::json::get_str(image, &[self.discriminator.as_str()]))
-                .map(|s| s.into_owned())
-                .ok_or_else(|| {
-                    fail(format!(
-                        "no `{}` attribute in the images to name the event type \
-                         (stream view NEW_AND_OLD_IMAGES needed, or set a type prefix)",
-                        self.discriminator
-                    ))
-                })?,
+        // The image that describes the entity: the new one, or the old one for a removal.
+        let (current, current_field) = match (&new, &old) {
+            (Some(new), _) => (Some(new.as_str()), "NewImage"),
+            (None, Some(old)) => (Some(old.as_str()), "OldImage"),
+            (None, None) => (None, "NewImage"),
+        };
+        let discriminator =
+            current.and_then(|image| crate::json::get_str(image, &[self.discriminator.as_str()]));
+        if let (Some(kind), Some(old)) = (discriminator.as_deref(), &old)
+            && removed_by_ttl
+            && kind == COLLECTED
+        {
+            return expired_event(old, &facts).map_err(fail);
+        }
+        let prefix = match (&self.type_prefix, discriminator.as_deref()) {
+            (Some(prefix), _) => prefix.clone(),
+            (None, Some(COLLECTED | CORRELATED)) => {
+                return Ok(Decoded::NotAnEvent(format!(
+                    "record {id}: an event store row, not a domain entity"
+                )));
+            }
+            (None, Some(kind)) => kind.to_string(),
+            (None, None) => {
+                return Ok(Decoded::NotAnEvent(format!(
+                    "record {id}: no `{}` attribute, so not a domain entity (stream view NEW_AND_OLD_IMAGES, or set a type prefix)",
+                    self.discriminator
+                )));
+            }
         };
         let key_attribute = keys
             .as_deref()
@@ -118,36 +146,106 @@ impl DynamoDbSource {
             },
             None => return Err(fail(format!("no `{}` key attribute", self.partition_key))),
         };
-        let mut raw = String::with_capacity(
-            new.as_ref().map_or(0, String::len) + old.as_ref().map_or(0, String::len) + 16,
-        );
-        raw.push('{');
-        if let Some(new) = &new {
-            raw.push_str("\"new\":");
-            raw.push_str(new);
-        }
-        if let Some(old) = &old {
-            if new.is_some() {
-                raw.push(',');
-            }
-            raw.push_str("\"old\":");
-            raw.push_str(old);
-        }
-        raw.push('}');
-        let raw = RawValue::from_string(raw).map_err(|e| fail(format!("the images: {e}")))?;
+        let entity = match record.get(&["dynamodb", current_field]) {
+            Some(field) if current.is_some() => Some(
+                attribute_json::item_to_entity_json(field.json(), &self.partition_key)
+                    .map_err(|e| fail(format!("the entity cannot be read: {e}")))?,
+            ),
+            _ => None,
+        };
+        let raw = raw_images(new.as_deref(), old.as_deref()).map_err(|e| fail(e.to_string()))?;
         let event_id = record
             .get_str(&["eventID"])
             .map_or_else(|| id.clone(), |s| s.into_owned());
+        // The item's own time when it has one: the change's time is when the stream saw it.
+        let timestamp = current
+            .and_then(|image| crate::json::get(image, &["timestamp"]))
+            .and_then(|t| t.as_i64())
+            .or(facts.timestamp)
+            .unwrap_or_else(crate::envelope::now_millis);
         let mut builder = Envelope::builder(format!("{prefix}-{suffix}"))
             .id(event_id)
-            .timestamp(facts.timestamp.unwrap_or_else(crate::envelope::now_millis))
+            .timestamp(timestamp)
             .partition_key(partition_key)
             .raw_json(&raw);
+        if let Some(entity) = entity {
+            let entity = RawValue::from_string(entity).map_err(|e| fail(e.to_string()))?;
+            builder = builder.entity_json(&prefix, &entity);
+        }
         if let Some(region) = record.get_str(&["awsRegion"]) {
             builder = builder.tag("region", region.into_owned());
         }
-        builder.build().map_err(|e| fail(e.to_string()))
+        builder
+            .build()
+            .map(Decoded::Envelope)
+            .map_err(|e| fail(e.to_string()))
     }
+}
+
+/// The discriminator of the events a micro event store collects.
+pub const COLLECTED: &str = "EVENT";
+/// The discriminator of a micro event store's correlation rows.
+pub const CORRELATED: &str = "CORREL";
+
+/// True when DynamoDB's TTL removed the item (the service principal in the user identity).
+fn removed_by_ttl(record: SourceRecord<'_>) -> bool {
+    record.get_str(&["userIdentity", "type"]).as_deref() == Some("Service")
+        && record.get_str(&["userIdentity", "principalId"]).as_deref()
+            == Some("dynamodb.amazonaws.com")
+}
+
+/// `{"new": ..., "old": ...}` from the images there are.
+fn raw_images(new: Option<&str>, old: Option<&str>) -> Result<Box<RawValue>, serde_json::Error> {
+    let mut raw = String::with_capacity(new.map_or(0, str::len) + old.map_or(0, str::len) + 16);
+    raw.push('{');
+    if let Some(new) = new {
+        raw.push_str("\"new\":");
+        raw.push_str(new);
+    }
+    if let Some(old) = old {
+        if new.is_some() {
+            raw.push(',');
+        }
+        raw.push_str("\"old\":");
+        raw.push_str(old);
+    }
+    raw.push('}');
+    RawValue::from_string(raw)
+}
+
+/// The `<type>-expired` event for a collected event that expired unanswered (flagged
+/// `expire`); a collected event not flagged is not an event.
+fn expired_event(old: &str, facts: &RecordFacts) -> Result<Decoded, String> {
+    let flagged = crate::json::get(old, &["expire"]).is_some_and(|v| v.raw() == "true");
+    let Some(event) = crate::json::get(old, &["event"]) else {
+        return Ok(Decoded::NotAnEvent(
+            "an expired event store row without its event".into(),
+        ));
+    };
+    if !flagged {
+        return Ok(Decoded::NotAnEvent(
+            "an expired event store row not flagged `expire`".into(),
+        ));
+    }
+    let expired = Envelope::parse(event.raw().to_string())
+        .map_err(|e| format!("the expired row's event cannot be read: {e}"))?;
+    let triggers =
+        RawValue::from_string(format!("[{}]", event.raw())).map_err(|e| e.to_string())?;
+    let mut builder = Envelope::builder(format!("{}-expired", expired.event_type()))
+        .id(format!("{}.expired", expired.id()))
+        .timestamp(facts.timestamp.unwrap_or_else(crate::envelope::now_millis))
+        .entity_json("triggers", &triggers);
+    let key = expired
+        .partition_key()
+        .map(str::to_string)
+        .or_else(|| crate::json::get_str(old, &["data"]).map(|d| d.into_owned()));
+    if let Some(key) = key {
+        builder = builder.partition_key(key);
+    }
+    builder
+        .build()
+        .map(Decoded::Envelope)
+        .map_err(|e| e.to_string())
 }
 
 impl Source for DynamoDbSource {
@@ -163,7 +261,7 @@ impl Source for DynamoDbSource {
     }
 
     fn decode(&self, record: SourceRecord<'_>) -> Result<Decoded, DecodeError> {
-        self.change(record).map(Decoded::Envelope)
+        self.change(record)
     }
 
     fn facts(&self, record: SourceRecord<'_>) -> RecordFacts {

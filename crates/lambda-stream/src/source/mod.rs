@@ -41,7 +41,7 @@ mod sns;
 mod sqs;
 
 pub use crate::record::{RecordsEvent, SingleEvent};
-pub use dynamodb::DynamoDbSource;
+pub use dynamodb::{COLLECTED, CORRELATED, DynamoDbSource};
 pub use eventbridge::EventBridgeSource;
 pub use kinesis::KinesisSource;
 pub use raw::RawSource;
@@ -78,11 +78,13 @@ pub trait Source: Send + Sync + 'static {
     /// without partial batch responses fail the invocation when any record is to be retried.
     fn respond(&self, retry: &[SourceRecord<'_>]) -> Result<Self::Response, HandlerError>;
 
-    /// Decodes a record all the way to its envelope (tests, and fault events).
+    /// Decodes a record all the way to its envelope (tests, and fault events); a record
+    /// that is [not an event](Decoded::NotAnEvent) is an error with the reason.
     fn envelope(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         match self.decode(record)? {
             Decoded::Envelope(envelope) => Ok(envelope),
             Decoded::Json(text) => parse_envelope(text, &|| self.facts(record)),
+            Decoded::NotAnEvent(reason) => Err(DecodeError::new(reason)),
         }
     }
 }
@@ -99,6 +101,10 @@ pub enum Decoded {
     Json(String),
     /// An envelope the source made (change data capture; payloads that are not envelopes).
     Envelope(Envelope),
+    /// A record that is readable but carries no domain event (a table row that is not an
+    /// entity, such as an idempotency record): *filtered* in every pipeline, with the reason
+    /// logged at debug level. Not a fault: nothing is wrong with it.
+    NotAnEvent(String),
 }
 
 /// How a source reads its payloads: as envelopes, or as anything else put in `raw`.
