@@ -4,6 +4,7 @@
 //! | step | module | what it does |
 //! |---|---|---|
 //! | `filter`, `on_type`, `on_types` | [`filter`] | keep units that match (any predicate; or the type: exact, glob, regex, set, applied before the rest of the event is read) |
+//! | `drop_latched`, `drop_own_events` | [`latch`] | stop a BFF's listener and trigger from feeding each other |
 //! | `map` | [`map`] | a fallible transformation; an error fails only that unit |
 //! | `then` | [`concurrent`] | an async step with bounded concurrency |
 //! | `then_ordered` | [`ordered`] | async, same partition key in order, different keys concurrently |
@@ -20,6 +21,7 @@ pub mod batch;
 pub mod compact;
 pub mod concurrent;
 pub mod filter;
+pub mod latch;
 pub mod map;
 pub mod ordered;
 pub mod publish;
