@@ -32,6 +32,8 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
+#[cfg(feature = "dynamodb")]
+pub mod event_store;
 #[cfg(feature = "eventbridge")]
 pub mod eventbridge;
 #[cfg(feature = "http")]
@@ -49,8 +51,12 @@ pub mod secrets;
 pub mod sns;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "dynamodb")]
+pub mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "dynamodb")]
+pub mod view;
 
 #[cfg(feature = "dynamodb")]
 pub use dynamodb::{DynamoDbStore, Idempotency, Once, UpdateExpression, WriteOutcome};

@@ -24,6 +24,8 @@ pub struct Settled {
 pub(crate) enum End {
     Delivered,
     Filtered,
+    Stale,
+    Duplicate,
     Failed(StepError),
 }
 
@@ -37,6 +39,24 @@ impl Settled {
     /// and the pipeline's failure mode say.
     pub fn fail<T>(uow: Uow<T>, error: StepError) -> Self {
         Self::failed(uow.members, error)
+    }
+
+    /// The unit reached a sink that holds something newer (an event that arrived late):
+    /// nothing was written, and its records are counted as *stale*, not delivered.
+    pub fn stale<T>(uow: Uow<T>) -> Self {
+        Self {
+            members: uow.members,
+            end: End::Stale,
+        }
+    }
+
+    /// The unit reached a sink that already held it (the same event again): its records
+    /// are counted as *duplicates*, not delivered.
+    pub fn duplicate<T>(uow: Uow<T>) -> Self {
+        Self {
+            members: uow.members,
+            end: End::Duplicate,
+        }
     }
 
     /// True when the unit was filtered out.

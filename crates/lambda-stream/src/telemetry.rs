@@ -18,12 +18,17 @@ pub struct PipelineSummary {
     pub faults: usize,
     /// Records handed back to Lambda to retry.
     pub retries: usize,
+    /// Records whose write was older than what the sink holds (a late event): nothing
+    /// written.
+    pub stale: usize,
+    /// Records whose write the sink already held (the same event again): nothing written.
+    pub duplicates: usize,
 }
 
 impl PipelineSummary {
     /// The total: the number of records in the batch.
     pub fn total(&self) -> usize {
-        self.delivered + self.filtered + self.faults + self.retries
+        self.delivered + self.filtered + self.faults + self.retries + self.stale + self.duplicates
     }
 }
 
@@ -65,7 +70,14 @@ impl Summary {
         function_name: &str,
         timestamp_ms: i64,
     ) -> Vec<String> {
-        let metric_names = ["delivered", "filtered", "faults", "retries"];
+        let metric_names = [
+            "delivered",
+            "filtered",
+            "faults",
+            "retries",
+            "stale",
+            "duplicates",
+        ];
         self.pipelines
             .iter()
             .map(|p| {
@@ -84,7 +96,14 @@ impl Summary {
                     "functionname": function_name,
                     "pipeline": p.name,
                 });
-                let counts = [p.delivered, p.filtered, p.faults, p.retries];
+                let counts = [
+                    p.delivered,
+                    p.filtered,
+                    p.faults,
+                    p.retries,
+                    p.stale,
+                    p.duplicates,
+                ];
                 for (name, count) in metric_names.iter().zip(counts) {
                     doc[*name] = json!(count);
                 }
@@ -113,6 +132,8 @@ mod tests {
                 filtered: 2,
                 faults: 1,
                 retries: 0,
+                stale: 4,
+                duplicates: 5,
             }],
             ..Summary::default()
         };
@@ -124,6 +145,8 @@ mod tests {
         assert_eq!(doc["pipeline"], "p1");
         assert_eq!(doc["functionname"], "fn");
         assert_eq!(doc["delivered"], 3);
+        assert_eq!(doc["stale"], 4);
+        assert_eq!(doc["duplicates"], 5);
         assert_eq!(doc["filtered"], 2);
         assert_eq!(doc["faults"], 1);
         assert_eq!(doc["retries"], 0);

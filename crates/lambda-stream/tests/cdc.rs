@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use lambda_stream::testing::{self, Change};
 use lambda_stream::{
-    Config, DynamoDbSource, Envelope, InMemoryPublisher, Invocation, Pipeline, RecordState,
-    Source, StreamHandler,
+    Config, DynamoDbSource, Envelope, InMemoryPublisher, Invocation, Pipeline, RecordState, Source,
+    StreamHandler,
 };
 use serde_json::{Value, json};
 
@@ -120,16 +120,19 @@ fn a_collected_event_flagged_to_expire_becomes_its_type_expired_once() {
         })
     };
     let keys = json!({"pk": "e7", "sk": "EVENT"});
-    let expired =
-        decode(Change::remove(keys.clone(), collected(true)).by_ttl()).expect("decodes");
+    let expired = decode(Change::remove(keys.clone(), collected(true)).by_ttl()).expect("decodes");
     assert_eq!(expired.event_type(), "order-placed-expired");
-    assert_eq!(expired.id(), "e7.expired", "the same id however often it is delivered");
+    assert_eq!(
+        expired.id(),
+        "e7.expired",
+        "the same id however often it is delivered"
+    );
     assert_eq!(expired.partition_key(), Some("o1"));
     let triggers: Vec<Value> = expired.field("triggers").expect("triggers");
     assert_eq!(triggers[0]["id"], "e7");
     // Not flagged, or removed by a user: not an event.
-    let error = decode(Change::remove(keys.clone(), collected(false)).by_ttl())
-        .expect_err("not an event");
+    let error =
+        decode(Change::remove(keys.clone(), collected(false)).by_ttl()).expect_err("not an event");
     assert!(error.contains("not flagged"), "{error}");
     assert!(decode(Change::remove(keys, collected(true))).is_err());
 }
@@ -153,5 +156,8 @@ fn each_change_has_its_own_time_unless_it_says() {
                 .timestamp()
         })
         .collect();
-    assert_eq!(times, vec![1_545_084_650_000, 1_545_084_651_000, 1_600_000_000_500]);
+    assert_eq!(
+        times,
+        vec![1_545_084_650_000, 1_545_084_651_000, 1_600_000_000_500]
+    );
 }

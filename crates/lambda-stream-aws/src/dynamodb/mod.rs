@@ -11,6 +11,7 @@
 pub mod idempotency;
 pub mod request;
 pub mod service;
+mod store;
 
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use lambda_stream::StepError;

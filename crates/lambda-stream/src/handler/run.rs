@@ -113,6 +113,8 @@ pub(super) async fn run_pipeline(
         };
         let state = match &end {
             End::Delivered => RecordState::Delivered,
+            End::Stale => RecordState::Stale,
+            End::Duplicate => RecordState::Duplicate,
             End::Filtered => RecordState::Filtered,
             End::Failed(error) => match error.disposition(mode) {
                 FailureMode::Fault => RecordState::Fault,

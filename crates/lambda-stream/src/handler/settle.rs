@@ -25,6 +25,10 @@ use crate::uow::Invocation;
 pub enum RecordState {
     /// Filtered out (or split into nothing, or skipped, or never decoded).
     Filtered,
+    /// Reached a sink that already held it (the same event again): nothing written.
+    Duplicate,
+    /// Reached a sink that holds something newer (a late event): nothing written.
+    Stale,
     /// Reached the end of the pipeline.
     Delivered,
     /// Became a fault event.
@@ -226,6 +230,8 @@ fn summarize(
             for report in reports {
                 match report.pipelines[p] {
                     RecordState::Delivered => s.delivered += 1,
+                    RecordState::Stale => s.stale += 1,
+                    RecordState::Duplicate => s.duplicates += 1,
                     RecordState::Filtered => s.filtered += 1,
                     RecordState::Fault => s.faults += 1,
                     RecordState::Retry => s.retries += 1,

@@ -5,7 +5,8 @@
 //! |---|---|
 //! | `INSERT`, `MODIFY`, `REMOVE` of an entity (an item with a `discriminator`) | `<discriminator>-created`, `-updated`, `-deleted`; the entity field named after the discriminator holds the item without `pk`, `sk`, `discriminator`, `ttl`, `latched`, `deleted`, `aws:rep:*`, with `pk` as `id` (the old image for a delete) |
 //! | a removal by DynamoDB's TTL (user identity `Service` / `dynamodb.amazonaws.com`) | `<discriminator>-expired` |
-//! | the TTL removal of a collected event (`discriminator: EVENT`) flagged `expire` | `<its type>-expired`, id `<its id>.expired`, `triggers: [the event]` (the Node library's `expired`) |
+//! | a collected event written (`discriminator: EVENT`, see `lambda_stream_aws::event_store`) | the event itself, as it was collected |
+//! | the TTL removal of a collected event flagged `expire` | `<its type>-expired`, id `<its id>.expired`, `triggers: [the event]` (the Node library's `expired`) |
 //! | an item with no discriminator (idempotency records, ...) or an event-store row (`EVENT`, `CORREL`) | none: *filtered*, with the reason at debug level |
 //!
 //! Every event keeps the images as plain JSON in `raw: {new, old}` (attribute order and every
@@ -108,11 +109,17 @@ impl DynamoDbSource {
         };
         let discriminator =
             current.and_then(|image| crate::json::get_str(image, &[self.discriminator.as_str()]));
-        if let (Some(kind), Some(old)) = (discriminator.as_deref(), &old)
-            && removed_by_ttl
-            && kind == COLLECTED
-        {
-            return expired_event(old, &facts).map_err(fail);
+        if discriminator.as_deref() == Some(COLLECTED) {
+            return match (event_name.as_deref(), &new, &old) {
+                (Some("REMOVE"), _, Some(old)) if removed_by_ttl => expired_event(old, &facts),
+                // A collected event reaches the trigger as itself, once: when it is first
+                // written (a replay overwrites the row and is not an event again).
+                (Some("INSERT"), Some(new), _) => collected_event(new),
+                _ => Ok(Decoded::NotAnEvent(format!(
+                    "record {id}: an event store row rewritten or removed"
+                ))),
+            }
+            .map_err(fail);
         }
         let prefix = match (&self.type_prefix, discriminator.as_deref()) {
             (Some(prefix), _) => prefix.clone(),
@@ -211,6 +218,18 @@ fn raw_images(new: Option<&str>, old: Option<&str>) -> Result<Box<RawValue>, ser
     }
     raw.push('}');
     RawValue::from_string(raw)
+}
+
+/// A collected event, as it was collected.
+fn collected_event(new: &str) -> Result<Decoded, String> {
+    let Some(event) = crate::json::get(new, &["event"]) else {
+        return Ok(Decoded::NotAnEvent(
+            "an event store row without its event".into(),
+        ));
+    };
+    Envelope::parse(event.raw().to_string())
+        .map(Decoded::Envelope)
+        .map_err(|e| format!("the collected event cannot be read: {e}"))
 }
 
 /// The `<type>-expired` event for a collected event that expired unanswered (flagged

@@ -66,8 +66,12 @@ mod tests {
     #[test]
     fn latched_changes_are_told_by_the_new_image_or_the_old_one_for_a_delete() {
         let latched = |raw| super::is_latched(&testing::uow(change(raw)));
-        assert!(latched(serde_json::json!({"new": {"latched": true}, "old": {}})));
-        assert!(!latched(serde_json::json!({"new": {"latched": null}, "old": {"latched": true}})));
+        assert!(latched(
+            serde_json::json!({"new": {"latched": true}, "old": {}})
+        ));
+        assert!(!latched(
+            serde_json::json!({"new": {"latched": null}, "old": {"latched": true}})
+        ));
         assert!(latched(serde_json::json!({"old": {"latched": true}})));
         assert!(!latched(serde_json::json!({"new": {}})));
         let plain = Envelope::builder("t").build().expect("valid");

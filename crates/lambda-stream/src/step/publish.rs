@@ -19,6 +19,21 @@ impl Pipeline<Envelope> {
     /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
     /// own entry's result.
     pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
+        self.entries().send(publisher, concurrency)
+    }
+
+    /// Like [`publish`](Pipeline::publish), but each unit published goes on with the entry it
+    /// sent (its JSON, type and id), for a step that records what was published.
+    pub fn publish_returning(
+        self,
+        publisher: Arc<dyn Publisher>,
+        concurrency: usize,
+    ) -> Pipeline<PublishEntry> {
+        self.entries().send_returning(publisher, concurrency)
+    }
+
+    /// Each event as the entry `publish` sends: standard tags added, serialized once.
+    fn entries(self) -> Pipeline<PublishEntry> {
         self.stage(move |flow| {
             // The standard tags are the same for every event of this run: write them once.
             let standard = OnceLock::new();
@@ -32,7 +47,6 @@ impl Pipeline<Envelope> {
                 }
             })
         })
-        .send(publisher, concurrency)
     }
 }
 
@@ -41,6 +55,16 @@ impl Pipeline<PublishEntry> {
     /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
     /// `concurrency` requests at a time. Each unit ends by its own entry's result.
     pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
+        self.send_returning(publisher, concurrency)
+            .stage(|flow| map_units(flow, |uow| Ok(uow.with_value(Delivered))))
+    }
+
+    /// Like [`send`](Pipeline::send), but each unit sent goes on with its entry.
+    pub fn send_returning(
+        self,
+        publisher: Arc<dyn Publisher>,
+        concurrency: usize,
+    ) -> Pipeline<PublishEntry> {
         // The limits are read when a run starts; a publisher whose `limits` panics fails
         // every unit of that run, not the invocation.
         let limits_of = Arc::clone(&publisher);
@@ -85,9 +109,10 @@ impl Pipeline<PublishEntry> {
                     let results = publish_batch(publisher.as_ref(), &entries).await;
                     units
                         .into_iter()
+                        .zip(entries)
                         .zip(results)
-                        .map(|(uow, result)| match result {
-                            Ok(()) => Ok(uow.with_value(Delivered)),
+                        .map(|((uow, entry), result)| match result {
+                            Ok(()) => Ok(uow.with_value(entry)),
                             Err(error) => Err(Settled::failed(uow.members, error)),
                         })
                         .collect()
