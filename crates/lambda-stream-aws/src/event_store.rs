@@ -20,6 +20,7 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use futures::StreamExt;
 use lambda_stream::source::{COLLECTED, CORRELATED};
@@ -98,16 +99,28 @@ impl EventStore {
         serde_json::from_str(&event.to_json()).map_err(StepError::from)
     }
 
-    /// The row `collect` writes for `event` under `key`.
-    fn collected_row(&self, event: &Envelope, key: &str, expire: bool) -> Result<Value, StepError> {
+    /// The row `collect` writes for `event` under `key`; with `expire_after`, the row
+    /// expires then and the event becomes `<type>-expired`.
+    fn collected_row(
+        &self,
+        event: &Envelope,
+        key: &str,
+        expire_after: Option<Duration>,
+    ) -> Result<Value, StepError> {
+        let ttl = match expire_after {
+            Some(after) => {
+                event.timestamp() / 1000 + i64::try_from(after.as_secs()).unwrap_or(i64::MAX / 4)
+            }
+            None => self.ttl(event.timestamp()),
+        };
         Ok(json!({
             "pk": event.id(),
             "sk": COLLECTED,
             "discriminator": COLLECTED,
             "data": key,
             "timestamp": event.timestamp(),
-            "ttl": self.ttl(event.timestamp()),
-            "expire": expire,
+            "ttl": ttl,
+            "expire": expire_after.is_some(),
             "event": Self::event_json(event)?,
         }))
     }
@@ -183,12 +196,14 @@ impl EventStore {
 /// The event store's steps, on any pipeline.
 pub trait EventStoreSteps<T> {
     /// Collects each unit's event under the correlation key `key` gives (written once per
-    /// event id: the same event again is a *duplicate*). `expire` says whether the event
-    /// should become `<type>-expired` when its row's TTL runs out.
+    /// event id: the same event again is a *duplicate*). When `expire` gives a time for an
+    /// event, its row expires that long after the event and DynamoDB's TTL turns it into
+    /// `<type>-expired` (a deadline, say, for a payment that never comes); other rows live the
+    /// store's TTL days.
     fn collect<K, E>(self, events: &EventStore, key: K, expire: E) -> Pipeline<Delivered>
     where
         K: Fn(&Uow<T>) -> Result<String, StepError> + Send + Sync + 'static,
-        E: Fn(&Envelope) -> bool + Send + Sync + 'static;
+        E: Fn(&Envelope) -> Option<Duration> + Send + Sync + 'static;
 
     /// Correlates each unit's event to more keys (a `CORREL` row per key).
     fn correlate<K>(self, events: &EventStore, keys: K) -> Pipeline<Delivered>
@@ -209,7 +224,7 @@ impl<T: Send + 'static> EventStoreSteps<T> for Pipeline<T> {
     fn collect<K, E>(self, events: &EventStore, key: K, expire: E) -> Pipeline<Delivered>
     where
         K: Fn(&Uow<T>) -> Result<String, StepError> + Send + Sync + 'static,
-        E: Fn(&Envelope) -> bool + Send + Sync + 'static,
+        E: Fn(&Envelope) -> Option<Duration> + Send + Sync + 'static,
     {
         let store = events.clone();
         self.map(move |uow| store.collected_row(&uow.event, &key(uow)?, expire(&uow.event)))

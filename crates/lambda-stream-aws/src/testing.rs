@@ -241,8 +241,23 @@ pub async fn new_table(config: &SdkConfig) -> crate::DynamoDbStore {
         .table_name(&table)
         .attribute_definitions(attribute("pk"))
         .attribute_definitions(attribute("sk"))
+        .attribute_definitions(attribute("data"))
         .key_schema(key("pk", KeyType::Hash))
         .key_schema(key("sk", KeyType::Range))
+        // The event store's correlation index (`data`, `sk`), as its template declares it.
+        .global_secondary_indexes(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+                .index_name(crate::event_store::DATA_INDEX)
+                .key_schema(key("data", KeyType::Hash))
+                .key_schema(key("sk", KeyType::Range))
+                .projection(
+                    aws_sdk_dynamodb::types::Projection::builder()
+                        .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .expect("an index"),
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await

@@ -154,7 +154,7 @@ mod tests {
             doc["_aws"]["CloudWatchMetrics"][0]["Metrics"]
                 .as_array()
                 .map(Vec::len),
-            Some(4)
+            Some(6)
         );
     }
 }

@@ -86,9 +86,25 @@ impl DynamoDbStore {
 
     /// A store for `ENTITY_TABLE_NAME` with a client made from the environment.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let table = ConfigError::required(|name| std::env::var(name).ok(), "ENTITY_TABLE_NAME")?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Ok(Self::new(aws_sdk_dynamodb::Client::new(&sdk), table))
+        Self::from_env_var(&sdk, "ENTITY_TABLE_NAME")
+    }
+
+    /// A store for the table named by the environment variable `variable`
+    /// (`EVENT_TABLE_NAME`, say), with a client made from `sdk`: a function with several
+    /// tables loads the SDK configuration once and makes one store per table.
+    pub fn from_env_var(sdk: &aws_config::SdkConfig, variable: &str) -> Result<Self, ConfigError> {
+        Self::from_lookup(sdk, variable, |name| std::env::var(name).ok())
+    }
+
+    /// [`DynamoDbStore::from_env_var`] reading variables through `lookup` (tests).
+    pub fn from_lookup(
+        sdk: &aws_config::SdkConfig,
+        variable: &str,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let table = ConfigError::required(lookup, variable)?;
+        Ok(Self::new(aws_sdk_dynamodb::Client::new(sdk), table))
     }
 
     /// Uses another retry policy for unprocessed keys.

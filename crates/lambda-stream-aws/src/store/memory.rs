@@ -228,9 +228,9 @@ mod tests {
             .await
             .expect("ok");
         assert_eq!(partition.len(), 1);
-        assert_eq!(store.pending_changes(), 6);
+        assert_eq!(store.pending_changes(), 5);
         let event = store.take_stream_event();
-        assert_eq!(event.records().len(), 6);
+        assert_eq!(event.records().len(), 5);
         assert_eq!(store.expire_before(11), 1);
         let expired = store.take_stream_event();
         let record = expired.records().get(0).expect("one removal");
