@@ -32,8 +32,7 @@ use serde_json::{Value, json};
 use crate::dynamodb::WriteOutcome;
 use crate::store::{Key, Query, Store};
 
-/// The sort key of the rows that record an emitted higher-order event.
-pub const EMITTED: &str = "EMITTED";
+pub use lambda_stream::source::EMITTED;
 
 /// The index whose partition key is `data` (the correlation key) and sort key `sk`.
 pub const DATA_INDEX: &str = "DataIndex";

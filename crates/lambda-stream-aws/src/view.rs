@@ -5,7 +5,7 @@
 //! | Node library | Rust |
 //! |---|---|
 //! | `materialize` with `toUpdateRequest` | [`MaterializeStep::materialize`] with a function to a [`View`] |
-//! | `updateExpression` + `timestampCondition` | [`Store::update_if_newer`](crate::store::Store::update_if_newer) |
+//! | `updateExpression` + `timestampCondition` | [`Store::update_if_newer`] |
 //! | `latched: true` on view writes | set on every write |
 //!
 //! Every write sets the single-table attributes: `discriminator`, `timestamp` (the event's),

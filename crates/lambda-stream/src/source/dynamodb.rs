@@ -7,7 +7,7 @@
 //! | a removal by DynamoDB's TTL (user identity `Service` / `dynamodb.amazonaws.com`) | `<discriminator>-expired` |
 //! | a collected event written (`discriminator: EVENT`, see `lambda_stream_aws::event_store`) | the event itself, as it was collected |
 //! | the TTL removal of a collected event flagged `expire` | `<its type>-expired`, id `<its id>.expired`, `triggers: [the event]` (the Node library's `expired`) |
-//! | an item with no discriminator (idempotency records, ...) or an event-store row (`EVENT`, `CORREL`) | none: *filtered*, with the reason at debug level |
+//! | an item with no discriminator (idempotency records, ...) or an event-store row (`CORREL`, `EMITTED`) | none: *filtered*, with the reason at debug level |
 //!
 //! Every event keeps the images as plain JSON in `raw: {new, old}` (attribute order and every
 //! digit kept, binary as base64), its partition key is the table's `pk`, its timestamp the
@@ -123,7 +123,7 @@ impl DynamoDbSource {
         }
         let prefix = match (&self.type_prefix, discriminator.as_deref()) {
             (Some(prefix), _) => prefix.clone(),
-            (None, Some(COLLECTED | CORRELATED)) => {
+            (None, Some(COLLECTED | CORRELATED | EMITTED)) => {
                 return Ok(Decoded::NotAnEvent(format!(
                     "record {id}: an event store row, not a domain entity"
                 )));
@@ -193,6 +193,8 @@ impl DynamoDbSource {
 pub const COLLECTED: &str = "EVENT";
 /// The discriminator of a micro event store's correlation rows.
 pub const CORRELATED: &str = "CORREL";
+/// The discriminator of the rows that record a higher-order event as emitted.
+pub const EMITTED: &str = "EMITTED";
 
 /// True when DynamoDB's TTL removed the item (the service principal in the user identity).
 fn removed_by_ttl(record: SourceRecord<'_>) -> bool {

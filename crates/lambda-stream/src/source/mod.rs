@@ -41,7 +41,7 @@ mod sns;
 mod sqs;
 
 pub use crate::record::{RecordsEvent, SingleEvent};
-pub use dynamodb::{COLLECTED, CORRELATED, DynamoDbSource};
+pub use dynamodb::{COLLECTED, CORRELATED, DynamoDbSource, EMITTED};
 pub use eventbridge::EventBridgeSource;
 pub use kinesis::KinesisSource;
 pub use raw::RawSource;
