@@ -1,0 +1,50 @@
+//! The order BFF: the customer's API and the views behind it, three functions over one table.
+//!
+//! | function (binary) | what | module |
+//! |---|---|---|
+//! | `order-bff-graphql` | the GraphQL API behind an HTTP API with a JWT authorizer | [`graphql`], [`api`] |
+//! | `order-bff-listener` | menus and payment outcomes from the hub into the table | [`listener`] |
+//! | `order-bff-trigger` | the API's changes become `order-placed`, `order-cancelled`, `payment-requested` | [`trigger`] |
+//!
+//! The table's items are in [`model`]. Latching keeps the listener and the trigger from
+//! feeding each other: the listener's writes are latched and the trigger drops latched
+//! changes; the listener drops the events the BFF published itself.
+//!
+//! **Asynchronous request-response** (`requestPayment`): the mutation stores a payment
+//! request (`requested`) and returns its id at once; the trigger publishes
+//! `payment-requested`; the payment egress gateway charges; the processor calls the webhook;
+//! `payment-authorized` or `payment-declined` reaches the listener, which sets the request's
+//! status. The client polls `paymentRequest(id) { status }`: first after 1 s, then doubling
+//! the wait up to 8 s, and after 8 tries (about a minute) shows "the payment is taking
+//! longer than usual" and stops polling; a later query still returns the late outcome (the
+//! request and its status stay in the table).
+
+pub mod api;
+pub mod graphql;
+pub mod listener;
+pub mod model;
+pub mod trigger;
+
+use std::sync::Arc;
+
+use lambda_stream::{Config, DynamoDbSource, KinesisSource, Publisher, StreamHandler};
+use lambda_stream_aws::view::Views;
+
+/// The listener function over `views`; its faults go to `faults`.
+pub fn listener(
+    views: &Views,
+    faults: Arc<dyn Publisher>,
+    config: Config,
+) -> StreamHandler<KinesisSource> {
+    StreamHandler::with_config(KinesisSource::new(), config)
+        .pipeline(listener::menus(views))
+        .pipeline(listener::payment_outcomes(views))
+        .faults_to(faults)
+}
+
+/// The trigger function: events and faults to `bus`.
+pub fn trigger(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<DynamoDbSource> {
+    StreamHandler::with_config(DynamoDbSource::new(), config)
+        .pipeline(trigger::changes_to_events(Arc::clone(&bus)))
+        .faults_to(bus)
+}
