@@ -64,3 +64,46 @@ fn json(status: StatusCode, body: String) -> Response<Body> {
     );
     response
 }
+
+/// The request the HTTP API hands the function for a GraphQL `body`, with the JWT
+/// authorizer's claims for `customer` (none: no token). For tests and local runs.
+pub fn request_for(customer: Option<&str>, body: &str) -> Result<Request, String> {
+    let mut context = serde_json::json!({
+        "accountId": "123456789012", "apiId": "local", "domainName": "local",
+        "domainPrefix": "local", "requestId": "local", "routeKey": "POST /graphql",
+        "stage": "$default", "time": "01/Jan/2026:00:00:00 +0000", "timeEpoch": 0,
+        "http": {"method": "POST", "path": "/graphql", "protocol": "HTTP/1.1",
+                 "sourceIp": "127.0.0.1", "userAgent": "local"}
+    });
+    if let Some(customer) = customer {
+        context["authorizer"] =
+            serde_json::json!({"jwt": {"claims": {CUSTOMER_CLAIM: customer}, "scopes": null}});
+    }
+    let event = serde_json::json!({
+        "version": "2.0", "routeKey": "POST /graphql", "rawPath": "/graphql",
+        "rawQueryString": "", "headers": {"content-type": "application/json"},
+        "body": body, "isBase64Encoded": false, "requestContext": context,
+    });
+    lambda_http::request::from_str(&event.to_string()).map_err(|e| e.to_string())
+}
+
+/// Runs one GraphQL operation as `customer` through [`handle`]: the status and the JSON
+/// answer. For tests and local runs.
+pub async fn call(
+    schema: &BffSchema,
+    customer: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> Result<(StatusCode, serde_json::Value), String> {
+    let body = serde_json::json!({"query": query, "variables": variables}).to_string();
+    let response = handle(schema, request_for(customer, &body)?).await;
+    let status = response.status();
+    let text = match response.body() {
+        Body::Text(text) => text.clone(),
+        Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        Body::Empty => String::new(),
+        _ => String::new(),
+    };
+    let json = serde_json::from_str(&text).map_err(|e| format!("not JSON: {e}: {text}"))?;
+    Ok((status, json))
+}

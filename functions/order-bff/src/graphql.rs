@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::model::{
     CUSTOMER_INDEX, KIND_INDEX, MENU, Menu, ORDER, Order, OrderLine, PAYMENT_REQUEST,
-    PaymentRequest,
+    PaymentOutcome, PaymentRequest,
 };
 
 /// The schema the API serves.
@@ -134,8 +134,26 @@ impl QueryRoot {
             .get(PaymentRequest::key(&id))
             .await
             .map_err(internal)?;
-        let request = item.map(read::<PaymentRequest>).transpose()?;
-        Ok(request.filter(|r| r.customer_id == me))
+        let Some(mut request) = item
+            .map(read::<PaymentRequest>)
+            .transpose()?
+            .filter(|r| r.customer_id == me)
+        else {
+            return Ok(None);
+        };
+        let outcome = services(ctx)?
+            .store
+            .get(PaymentRequest::outcome_key(&id))
+            .await
+            .map_err(internal)?
+            .map(read::<PaymentOutcome>)
+            .transpose()?;
+        if let Some(outcome) = outcome {
+            request.status = outcome.status;
+            request.reason = outcome.reason;
+            request.timestamp = outcome.timestamp;
+        }
+        Ok(Some(request))
     }
 }
 

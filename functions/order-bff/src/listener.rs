@@ -5,13 +5,13 @@
 //! |---|---|
 //! | `menu-updated` | the restaurant's menu |
 //! | `restaurant-unavailable` | the menu, soft deleted |
-//! | `payment-authorized`, `payment-declined` | the payment request's status (and reason) |
+//! | `payment-authorized`, `payment-declined` | the payment request's outcome (status and reason) |
 
 use lambda_stream::{Delivered, Pipeline, StepError, TypeFilter};
 use lambda_stream_aws::view::{MaterializeStep, View, Views};
 use serde_json::{Value, json};
 
-use crate::model::{MENU, Menu, PAYMENT_REQUEST, PaymentRequest};
+use crate::model::{MENU, Menu, PAYMENT_OUTCOME, PaymentRequest};
 
 /// Menus from the restaurant events.
 pub fn menus(views: &Views) -> Pipeline<Delivered> {
@@ -51,8 +51,8 @@ pub fn payment_outcomes(views: &Views) -> Pipeline<Delivered> {
                 _ => "declined",
             };
             View::new(
-                PaymentRequest::key(id),
-                PAYMENT_REQUEST,
+                PaymentRequest::outcome_key(id),
+                PAYMENT_OUTCOME,
                 &json!({"status": status, "reason": payment["reason"]}),
             )
         })

@@ -4,7 +4,8 @@
 //! | item | `pk` | `sk` | written by |
 //! |---|---|---|---|
 //! | an order | order id | `order` | the API (`placeOrder`, `cancelOrder`) |
-//! | a payment request | request id | `payment-request` | the API (`requestPayment`), then the listener (the outcome) |
+//! | a payment request | request id | `payment-request` | the API (`requestPayment`) |
+//! | its outcome | request id | `payment-outcome` | the listener (`payment-authorized`, `payment-declined`) |
 //! | a restaurant's menu | restaurant id | `menu` | the listener (`menu-updated`, `restaurant-unavailable`) |
 //!
 //! The index `CustomerIndex` (`customerId`, `sk`) lists a customer's orders; `KindIndex`
@@ -17,6 +18,9 @@ use serde::{Deserialize, Serialize};
 pub const ORDER: &str = "order";
 /// The sort key of payment requests.
 pub const PAYMENT_REQUEST: &str = "payment-request";
+/// The sort key of payment outcomes (the listener's view beside the command's request, so the
+/// two never race on one item's `timestamp`).
+pub const PAYMENT_OUTCOME: &str = "payment-outcome";
 /// The sort key of menus.
 pub const MENU: &str = "menu";
 /// The index of a customer's items.
@@ -95,6 +99,24 @@ impl PaymentRequest {
     pub fn key(id: &str) -> Key {
         Key::new(id, PAYMENT_REQUEST)
     }
+
+    /// The key of its outcome.
+    pub fn outcome_key(id: &str) -> Key {
+        Key::new(id, PAYMENT_OUTCOME)
+    }
+}
+
+/// A payment request's outcome, as the listener keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentOutcome {
+    /// `authorized` or `declined`.
+    pub status: String,
+    /// Why it was declined.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The outcome event's time.
+    pub timestamp: i64,
 }
 
 /// One dish of a menu.

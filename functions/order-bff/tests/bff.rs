@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Request};
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, RecordState};
 use lambda_stream_aws::store::Store;
@@ -64,31 +63,9 @@ impl Bff {
         query: &str,
         variables: Value,
     ) -> (StatusCode, Value) {
-        let mut context = json!({
-            "accountId": "123456789012", "apiId": "local", "domainName": "local",
-            "domainPrefix": "local", "requestId": "r1", "routeKey": "POST /graphql",
-            "stage": "$default", "time": "24/Nov/2025:16:00:05 +0000", "timeEpoch": 1,
-            "http": {"method": "POST", "path": "/graphql", "protocol": "HTTP/1.1",
-                     "sourceIp": "127.0.0.1", "userAgent": "test"}
-        });
-        if let Some(customer) = customer {
-            context["authorizer"] = json!({"jwt": {"claims": {"sub": customer}, "scopes": null}});
-        }
-        let event = json!({
-            "version": "2.0", "routeKey": "POST /graphql", "rawPath": "/graphql",
-            "rawQueryString": "", "headers": {"content-type": "application/json"},
-            "body": json!({"query": query, "variables": variables}).to_string(),
-            "isBase64Encoded": false, "requestContext": context,
-        });
-        let request: Request =
-            lambda_http::request::from_str(&event.to_string()).expect("an HTTP API event");
-        let response = order_bff::api::handle(&self.schema, request).await;
-        let status = response.status();
-        let body = match response.body() {
-            Body::Text(text) => serde_json::from_str(text).expect("JSON"),
-            other => panic!("unexpected body {other:?}"),
-        };
-        (status, body)
+        order_bff::api::call(&self.schema, customer, query, variables)
+            .await
+            .expect("a JSON answer")
     }
 
     async fn query(&self, customer: &str, query: &str, variables: Value) -> Value {

@@ -1,7 +1,8 @@
 //! The payment processor's ESG as one loop: `payment-requested` → the real
 //! `payment-egress-gateway` → `POST /payments` to a local processor → the processor's signed
 //! callback → the real `payment-ingress-webhook-gateway` → `payment-authorized` or
-//! `payment-declined` on the bus.
+//! `payment-declined` on the bus; and the whole asynchronous request-response from the
+//! `order-bff`'s `requestPayment` mutation to its status query.
 //!
 //! The processor here behaves as payment processors do: a repeated `Idempotency-Key` gets
 //! the first answer again and charges nothing; the outcome arrives later, signed, and is
@@ -306,4 +307,131 @@ async fn a_callback_the_bus_refuses_is_posted_again_and_published_once() {
     assert_eq!(outcomes.len(), 1, "{outcomes:?}");
     assert_eq!(outcomes[0].0, "payment-authorized");
     assert_eq!(outcomes[0].2.id, "pay-7");
+}
+
+/// The asynchronous request-response, whole: the BFF's `requestPayment` mutation → the BFF's
+/// trigger → `payment-requested` → the payment egress gateway → the processor → the signed
+/// webhook → `payment-authorized` → the BFF's listener → the status query answers
+/// `authorized`. Every function is the real one; the bus, the table and the processor are
+/// local.
+#[tokio::test]
+async fn a_payment_request_round_trips_from_the_mutation_to_the_status_query() {
+    use lambda_stream_aws::store::memory::InMemoryStore;
+    use lambda_stream_aws::view::Views;
+    use order_bff::api::call;
+    use order_bff::graphql::{Services, schema};
+
+    let table = Arc::new(InMemoryStore::new());
+    let hub = Arc::new(InMemoryPublisher::new());
+    let faults = Arc::new(InMemoryPublisher::new());
+    let api = schema(Services {
+        store: table.clone(),
+        now: Box::new(lambda_stream::envelope::now_millis),
+    });
+    let listen = |events: Vec<Envelope>| {
+        let views = Views::new(table.clone());
+        let faults = faults.clone();
+        async move {
+            order_bff::listener(&views, faults, Config::default())
+                .process(testing::kinesis_event(&events), Invocation::local())
+                .await
+        }
+    };
+    // A restaurant's menu reaches the BFF.
+    let menu = Envelope::builder("menu-updated")
+        .id("menu-1")
+        .timestamp(1)
+        .partition_key("r1")
+        .entity(
+            "menu",
+            &json!({"restaurantId": "r1", "restaurantName": "Trattoria",
+                                "items": [{"id": "m1", "name": "Pizza", "price": 1175}]}),
+        )
+        .build()
+        .expect("valid");
+    listen(vec![menu]).await;
+
+    // The customer orders and asks to pay: the answer comes at once, `requested`.
+    let run = |query: &'static str, variables: serde_json::Value| {
+        let api = &api;
+        async move {
+            let (status, body) = call(api, Some("c1"), query, variables)
+                .await
+                .expect("an answer");
+            assert_eq!(status, StatusCode::OK);
+            assert!(body.get("errors").is_none(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let placed = run(
+        "mutation { placeOrder(input: {restaurantId: \"r1\", items: [{menuItemId: \"m1\", quantity: 2}]}) { id total } }",
+        json!({}),
+    )
+    .await;
+    let order_id = placed["placeOrder"]["id"]
+        .as_str()
+        .expect("an order id")
+        .to_string();
+    let requested = run(
+        "mutation($o: ID!) { requestPayment(orderId: $o, paymentMethodToken: \"tok_visa\") { id status } }",
+        json!({"o": order_id}),
+    )
+    .await;
+    let request_id = requested["requestPayment"]["id"]
+        .as_str()
+        .expect("a request id")
+        .to_string();
+    assert_eq!(requested["requestPayment"]["status"], "requested");
+
+    // The BFF's trigger publishes the commands' events.
+    order_bff::trigger(hub.clone(), Config::default())
+        .process(table.take_stream_event(), Invocation::local())
+        .await;
+    let payment_requested = hub
+        .envelopes()
+        .into_iter()
+        .find(|e| e.event_type() == "payment-requested")
+        .expect("payment-requested on the bus");
+
+    // The payment egress gateway charges; the processor calls the webhook back.
+    let processor = Processor::start(webhook(&hub)).await;
+    let report = payment_egress_gateway::handler(
+        sender(processor.endpoint.url()),
+        None,
+        faults.clone(),
+        Config::default(),
+    )
+    .process(
+        testing::kinesis_event(&[payment_requested]),
+        Invocation::local(),
+    )
+    .await;
+    assert_eq!(
+        report.summary.pipelines[0].delivered, 1,
+        "{:?}",
+        report.summary
+    );
+    assert_eq!(processor.settle().await, vec![vec![StatusCode::OK]]);
+    let charge: ChargeRequest =
+        serde_json::from_slice(&processor.charges()[0].body).expect("a charge");
+    assert_eq!(
+        (charge.reference.as_str(), charge.amount),
+        (request_id.as_str(), 2350)
+    );
+
+    // The outcome reaches the BFF's listener; the status query answers.
+    let outcome = hub
+        .envelopes()
+        .into_iter()
+        .find(|e| e.event_type() == "payment-authorized")
+        .expect("payment-authorized on the bus");
+    listen(vec![outcome]).await;
+    let polled = run(
+        "query($id: ID!) { paymentRequest(id: $id) { status orderId amount } }",
+        json!({"id": request_id}),
+    )
+    .await;
+    assert_eq!(polled["paymentRequest"]["status"], "authorized");
+    assert_eq!(polled["paymentRequest"]["orderId"], order_id.as_str());
+    assert!(faults.published().is_empty(), "{:?}", faults.envelopes());
 }
