@@ -3,8 +3,8 @@
 //! | function (binary) | what | module |
 //! |---|---|---|
 //! | `order-bff-graphql` | the GraphQL API behind an HTTP API with a JWT authorizer | [`graphql`], [`api`] |
-//! | `order-bff-listener` | menus and payment outcomes from the hub into the table | [`listener`] |
-//! | `order-bff-trigger` | the API's changes become `order-placed`, `order-cancelled`, `payment-requested` | [`trigger`] |
+//! | `order-bff-listener` | menus and payment outcomes from the hub into the table | [`mod@listener`] |
+//! | `order-bff-trigger` | the API's changes become `order-placed`, `order-cancelled`, `payment-requested` | [`mod@trigger`] |
 //!
 //! The table's items are in [`model`]. Latching keeps the listener and the trigger from
 //! feeding each other: the listener's writes are latched and the trigger drops latched
