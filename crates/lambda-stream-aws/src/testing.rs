@@ -2,16 +2,17 @@
 //! endpoint from the environment, SDK configuration with dummy credentials, and the queues and
 //! bus rules a test uses to read back what a function published.
 //!
-//! `scripts/test` starts moto and sets `LAMBDA_STREAM_MOTO_ENDPOINT`; it also sets
-//! `LAMBDA_STREAM_REQUIRE_MOTO`, so a moto test that cannot find its endpoint fails there
-//! instead of skipping.
+//! A moto test is marked `#[ignore = "needs moto_server: ..."]`, so a plain `cargo test`
+//! lists it as *ignored*, never as passed. `scripts/test` starts moto, sets
+//! `LAMBDA_STREAM_MOTO_ENDPOINT` and runs the ignored tests too; a moto test run without the
+//! endpoint fails with the reason.
 //!
 //! With the `http` feature, [`http::LocalEndpoint`] plays a third-party API on 127.0.0.1.
 //!
 //! ```no_run
 //! # async fn example() {
 //! use lambda_stream_aws::testing::{moto_endpoint, sdk_config};
-//! let Some(endpoint) = moto_endpoint() else { return };
+//! let endpoint = moto_endpoint();
 //! let config = sdk_config(&endpoint).await;
 //! # let _ = config;
 //! # }
@@ -24,19 +25,14 @@ use aws_config::{Region, SdkConfig};
 #[cfg(feature = "http")]
 pub mod http;
 
-/// The moto endpoint, or `None` (with a note on stderr) when the test runs without one. With
-/// `LAMBDA_STREAM_REQUIRE_MOTO` set, a missing endpoint panics instead: the test must run.
-pub fn moto_endpoint() -> Option<String> {
+/// The moto endpoint. A test that needs it is `#[ignore]`d (so it never shows as passed
+/// without running); run without `LAMBDA_STREAM_MOTO_ENDPOINT`, it fails saying so.
+pub fn moto_endpoint() -> String {
     match std::env::var("LAMBDA_STREAM_MOTO_ENDPOINT") {
-        Ok(endpoint) => Some(endpoint),
-        Err(_) => {
-            assert!(
-                std::env::var("LAMBDA_STREAM_REQUIRE_MOTO").is_err(),
-                "moto_server is required but LAMBDA_STREAM_MOTO_ENDPOINT is not set"
-            );
-            eprintln!("skipped: no moto_server (run scripts/test to start one)");
-            None
-        }
+        Ok(endpoint) if !endpoint.trim().is_empty() => endpoint,
+        _ => panic!(
+            "this test needs moto_server: run scripts/test, or start `moto_server -H 127.0.0.1 -p PORT` and set LAMBDA_STREAM_MOTO_ENDPOINT=http://127.0.0.1:PORT"
+        ),
     }
 }
 
