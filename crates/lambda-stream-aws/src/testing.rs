@@ -22,8 +22,13 @@ use std::time::Duration;
 
 use aws_config::{Region, SdkConfig};
 
+#[cfg(feature = "dynamodb")]
+mod dynamodb;
 #[cfg(feature = "http")]
 pub mod http;
+
+#[cfg(feature = "dynamodb")]
+pub use dynamodb::{new_streamed_table, new_table, table_stream_event};
 
 /// The moto endpoint. A test that needs it is `#[ignore]`d (so it never shows as passed
 /// without running); run without `LAMBDA_STREAM_MOTO_ENDPOINT`, it fails saying so.
@@ -204,59 +209,4 @@ pub async fn rule_to_queue(config: &SdkConfig, bus: &str, pattern: &str) -> Stri
         .await
         .expect("add the queue as the rule's target");
     queue_url
-}
-
-/// A new table keyed `pk` (string) and `sk` (string), on demand: the layout of the entity
-/// tables and of [`crate::Idempotency`].
-///
-/// # Panics
-/// When moto refuses the table: this is test setup.
-#[cfg(feature = "dynamodb")]
-pub async fn new_table(config: &SdkConfig) -> crate::DynamoDbStore {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let client = aws_sdk_dynamodb::Client::new(config);
-    let table = unique_name("entities");
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .expect("an attribute")
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("a key")
-    };
-    client
-        .create_table()
-        .table_name(&table)
-        .attribute_definitions(attribute("pk"))
-        .attribute_definitions(attribute("sk"))
-        .attribute_definitions(attribute("data"))
-        .key_schema(key("pk", KeyType::Hash))
-        .key_schema(key("sk", KeyType::Range))
-        // The event store's correlation index (`data`, `sk`), as its template declares it.
-        .global_secondary_indexes(
-            aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
-                .index_name(crate::event_store::DATA_INDEX)
-                .key_schema(key("data", KeyType::Hash))
-                .key_schema(key("sk", KeyType::Range))
-                .projection(
-                    aws_sdk_dynamodb::types::Projection::builder()
-                        .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .expect("an index"),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .expect("create the table");
-    crate::DynamoDbStore::new(client, table)
 }
