@@ -7,7 +7,8 @@
 //! | `kinesis` | [`kinesis`] | `PutRecords`: 500 records, 5 MiB with keys, 1 MiB a record | `STREAM_NAME` |
 //! | `sns` | [`sns`] | `PublishBatch` (10 messages, 256 KiB; one message goes as `Publish`); `type` attribute; FIFO | `TOPIC_ARN` |
 //! | `sqs` | [`sqs`] | `SendMessageBatch` (10 messages, 1 MiB); `type` attribute; FIFO | `QUEUE_URL` |
-//! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` |
+//! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` (or any variable: `DynamoDbStore::from_env_var`) |
+//! | `dynamodb` | [`store`], [`view`], [`event_store`] | the BFF and control building blocks: the [`store::Store`] trait (DynamoDB, and in memory for tests), materialized views, the micro event store | |
 //! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler | `CLAIMCHECK_BUCKET_NAME` |
 //! | `http` | [`http`] | JSON calls to third-party APIs: timeouts, retries honouring `Retry-After`, rate limit | in code |
 //! | `secrets` | [`secrets`] | secret settings read from Secrets Manager at cold start instead of the environment | `NAME_ARN` for a setting `NAME` |
