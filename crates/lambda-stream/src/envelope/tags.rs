@@ -120,6 +120,26 @@ impl<'de> Deserialize<'de> for TagValue {
     }
 }
 
+/// True when a tags object's text has an escape or a number with an exponent or over 300
+/// digits: the only ways a JSON object can fail to be tags.
+fn could_be_invalid(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // memchr's vectorized searches: this runs for every event read.
+    if memchr::memchr(b'\\', bytes).is_some() {
+        return true;
+    }
+    let exponent = memchr::memchr2_iter(b'e', b'E', bytes)
+        .any(|i| i > 0 && matches!(bytes[i - 1], b'0'..=b'9' | b'.'));
+    if exponent {
+        return true;
+    }
+    // Over 300 digits in a row: only possible in a text that long.
+    bytes.len() > 300
+        && bytes
+            .split(|b| !b.is_ascii_digit())
+            .any(|run| run.len() > 300)
+}
+
 /// The `tags` object: `account`, `region`, `stage`, `source`, `functionname`, `pipeline`,
 /// `skip` and any custom tags. Kept in the order read or inserted, so a round trip writes
 /// them back as they came.
@@ -141,10 +161,18 @@ impl Tags {
         Self::default()
     }
 
-    /// Tags that are the JSON object `raw`, read now: an object that is not valid tags (a
+    /// Tags that are the JSON object `raw`, checked: an object that is not valid tags (a
     /// number out of range, a lone surrogate escape) is an error, never empty tags that
-    /// `publish` would then replace.
+    /// `publish` would then replace. Only those two can make a JSON object invalid tags, and
+    /// both need a backslash or an exponent: tags without either (nearly all) are checked by
+    /// one scan and read when first used; the others are read now.
     pub(crate) fn checked(raw: SharedJson) -> Result<Self, serde_json::Error> {
+        if !could_be_invalid(raw.get()) {
+            return Ok(Self {
+                raw: Some(raw),
+                entries: OnceLock::new(),
+            });
+        }
         let entries = serde_json::from_str::<TagEntries>(raw.get())?.0;
         Ok(Self {
             raw: Some(raw),
@@ -391,5 +419,25 @@ impl<'de> Deserialize<'de> for TagEntries {
             }
         }
         deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+#[cfg(test)]
+mod check_tests {
+    use super::could_be_invalid;
+
+    #[test]
+    fn only_escapes_exponents_and_huge_numbers_need_the_full_check() {
+        assert!(!could_be_invalid(
+            r#"{"account":"dev","stage":"e2e","n":12,"skip":true}"#
+        ));
+        assert!(could_be_invalid(r#"{"s":"\uD800"}"#));
+        assert!(could_be_invalid(r#"{"n":1e400}"#));
+        assert!(could_be_invalid(r#"{"n":1.5E3}"#));
+        assert!(could_be_invalid(&format!(r#"{{"n":{}}}"#, "9".repeat(301))));
+        assert!(!could_be_invalid(&format!(
+            r#"{{"n":{}}}"#,
+            "9".repeat(300)
+        )));
     }
 }
