@@ -335,30 +335,17 @@ impl DynamoDbStore {
         pk_value: &str,
         page_size: Option<i32>,
     ) -> Result<Vec<T>, StepError> {
-        let mut items = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let output = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("#pk = :pk")
-                .expression_attribute_names("#pk", pk_attribute)
-                .expression_attribute_values(":pk", AttributeValue::S(pk_value.to_string()))
-                .set_limit(page_size)
-                .set_exclusive_start_key(start.take())
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("Query"))?;
-            for item in output.items.unwrap_or_default() {
-                items.push(from_item(item)?);
-            }
-            match output.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => return Ok(items),
-            }
-        }
+        let query = crate::store::Query {
+            index: None,
+            attribute: pk_attribute.to_string(),
+            value: pk_value.to_string(),
+            sk_prefix: None,
+        };
+        self.query_pages(&query, page_size)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
     }
 }
 

@@ -130,6 +130,19 @@ impl DynamoDbStore {
         &self,
         query: &crate::store::Query,
     ) -> Result<Vec<serde_json::Value>, StepError> {
+        self.query_pages(query, None)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// The raw items of every page of `query`, `page_size` per request when given.
+    pub(super) async fn query_pages(
+        &self,
+        query: &crate::store::Query,
+        page_size: Option<i32>,
+    ) -> Result<Vec<Item>, StepError> {
         let mut items = Vec::new();
         let mut start: Option<Item> = None;
         let condition = match query.sk_prefix {
@@ -145,6 +158,7 @@ impl DynamoDbStore {
                 .key_condition_expression(condition)
                 .expression_attribute_names("#pk", &query.attribute)
                 .expression_attribute_values(":pk", AttributeValue::S(query.value.clone()))
+                .set_limit(page_size)
                 .set_exclusive_start_key(start.take())
                 // Indexes cannot be read consistently; the table can.
                 .consistent_read(query.index.is_none());
@@ -157,9 +171,7 @@ impl DynamoDbStore {
                 .send()
                 .await
                 .map_err(|e| call_error(e, is_retryable_request_code).into_step_error("Query"))?;
-            for item in output.items.unwrap_or_default() {
-                items.push(from_item(item)?);
-            }
+            items.extend(output.items.unwrap_or_default());
             match output.last_evaluated_key {
                 Some(key) if !key.is_empty() => start = Some(key),
                 _ => return Ok(items),
