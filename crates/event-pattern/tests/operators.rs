@@ -364,3 +364,47 @@ proptest! {
         prop_assert_ne!(exact.matches(&event), but.matches(&event));
     }
 }
+
+#[test]
+fn a_mismatch_names_the_field_that_failed() {
+    let pattern = Pattern::parse(
+        r#"{"source": ["custom"], "detail": {"total": [{"numeric": [">", 100]}], "currency": ["EUR"]}}"#,
+    )
+    .expect("valid");
+    let event = json!({"source": "custom", "detail": {"total": 50, "currency": "EUR"}});
+    let mismatch = pattern.explain(&event).expect_err("does not match");
+    assert_eq!(mismatch.path, "detail.total");
+    assert_eq!(mismatch.found, "`50`");
+    let missing = pattern
+        .explain(&json!({"source": "custom", "detail": {"total": 500}}))
+        .expect_err("no currency");
+    assert_eq!(
+        (missing.path.as_str(), missing.found.as_str()),
+        ("detail.currency", "missing")
+    );
+    assert!(
+        pattern
+            .explain(&json!({"source": "custom", "detail": {"total": 500, "currency": "EUR"}}))
+            .is_ok()
+    );
+}
+
+#[test]
+fn the_test_pattern_command_answers_with_its_exit_code() {
+    let command = env!("CARGO_BIN_EXE_event-pattern");
+    let run = |pattern: &str, event: &str| {
+        std::process::Command::new(command)
+            .args(["test-pattern", pattern, event])
+            .output()
+            .expect("the command runs")
+    };
+    let matches = run(r#"{"source": ["custom"]}"#, r#"{"source": "custom"}"#);
+    assert_eq!(matches.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&matches.stdout).trim(), "matches");
+    let fails = run(r#"{"source": ["custom"]}"#, r#"{"source": "external"}"#);
+    assert_eq!(fails.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&fails.stdout).contains("`source` does not match"));
+    let invalid = run(r#"{"source": "custom"}"#, r#"{}"#);
+    assert_eq!(invalid.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&invalid.stderr).contains("invalid event pattern at `source`"));
+}
