@@ -106,6 +106,35 @@ impl Deadline {
     }
 }
 
+/// One timer for a deadline, reused across many pieces of work (see [`Deadline::timer`]).
+#[derive(Debug)]
+pub struct Timer(Option<std::pin::Pin<Box<tokio::time::Sleep>>>);
+
+impl Deadline {
+    /// A timer for this deadline, to run many pieces of work against it without arming a new
+    /// timer for each (a pipeline's units, one after the other).
+    pub fn timer(&self) -> Timer {
+        Timer(
+            self.0
+                .map(|at| Box::pin(tokio::time::sleep_until(tokio::time::Instant::from_std(at)))),
+        )
+    }
+}
+
+impl Timer {
+    /// Runs `work` until the deadline, like [`Deadline::run`].
+    pub async fn run<F: Future>(&mut self, work: F) -> Result<F::Output, DeadlineExceeded> {
+        let Some(sleep) = self.0.as_mut() else {
+            return Ok(work.await);
+        };
+        let work = std::pin::pin!(work);
+        match futures::future::select(work, sleep.as_mut()).await {
+            futures::future::Either::Left((output, _)) => Ok(output),
+            futures::future::Either::Right(_) => Err(DeadlineExceeded),
+        }
+    }
+}
+
 /// Now, on the runtime's clock: the same as `Instant::now()`, except in tests that pause
 /// tokio's time, where deadlines then follow the paused clock.
 pub fn now() -> Instant {
@@ -163,5 +192,14 @@ mod tests {
         let hung = d.run(futures::future::pending::<()>()).await;
         assert_eq!(hung, Err(DeadlineExceeded));
         assert_eq!(Deadline::NONE.run(async { 7 }).await, Ok(7));
+        // One timer serves many pieces of work.
+        let mut timer = Deadline::after(Duration::from_millis(50)).timer();
+        assert_eq!(timer.run(async { 1 }).await, Ok(1));
+        assert_eq!(timer.run(async { 2 }).await, Ok(2));
+        assert_eq!(
+            timer.run(futures::future::pending::<()>()).await,
+            Err(DeadlineExceeded)
+        );
+        assert_eq!(Deadline::NONE.timer().run(async { 3 }).await, Ok(3));
     }
 }

@@ -61,6 +61,30 @@ where
     }
 }
 
+/// The key, the update and the condition of a write that only lands on an item with no
+/// `timestamp_attribute` or an older one.
+pub(super) fn newer_update<K, T>(
+    key: &K,
+    attributes: &T,
+    timestamp_attribute: &str,
+    timestamp: i64,
+) -> Result<(Item, UpdateExpression, String), StepError>
+where
+    K: Serialize + ?Sized,
+    T: Serialize + ?Sized,
+{
+    let key = to_item(key)?;
+    let mut skip: Vec<&str> = key.keys().map(String::as_str).collect();
+    skip.push(timestamp_attribute);
+    let mut update = UpdateExpression::set_all(attributes, &skip)?;
+    let ts = AttributeValue::N(timestamp.to_string());
+    update.set(timestamp_attribute, ts.clone());
+    let name = update.alias_name(timestamp_attribute);
+    let value = update.alias_value(ts);
+    let condition = format!("attribute_not_exists({name}) OR {name} < {value}");
+    Ok((key, update, condition))
+}
+
 fn is_condition_failure<E, R>(
     error: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> bool
@@ -209,15 +233,8 @@ impl DynamoDbStore {
         K: Serialize + ?Sized,
         T: Serialize + ?Sized,
     {
-        let key = to_item(key)?;
-        let mut skip: Vec<&str> = key.keys().map(String::as_str).collect();
-        skip.push(timestamp_attribute);
-        let mut update = UpdateExpression::set_all(attributes, &skip)?;
-        let ts = AttributeValue::N(timestamp.to_string());
-        update.set(timestamp_attribute, ts.clone());
-        let name = update.alias_name(timestamp_attribute);
-        let value = update.alias_value(ts);
-        let condition = format!("attribute_not_exists({name}) OR {name} < {value}");
+        let (key, update, condition) =
+            newer_update(key, attributes, timestamp_attribute, timestamp)?;
         self.send_update(key, update, Some(condition)).await
     }
 

@@ -7,7 +7,10 @@ use futures::future::BoxFuture;
 use lambda_stream::StepError;
 
 use super::service::is_retryable_request_code;
-use super::{DynamoDbStore, Item, UpdateExpression, WriteOutcome, from_item, non_empty, to_item};
+use super::{
+    DynamoDbStore, Item, UpdateExpression, WriteOutcome, from_item, newer_update, non_empty,
+    to_item,
+};
 use crate::retry::call_error;
 
 impl crate::store::Store for DynamoDbStore {
@@ -40,21 +43,15 @@ impl crate::store::Store for DynamoDbStore {
         timestamp: i64,
     ) -> BoxFuture<'_, Result<crate::store::Freshness, StepError>> {
         async move {
-            let key = to_item(&key.to_json())?;
-            let mut skip: Vec<&str> = key.keys().map(String::as_str).collect();
-            skip.push("timestamp");
-            let mut update = UpdateExpression::set_all(&attributes, &skip)?;
-            let ts = AttributeValue::N(timestamp.to_string());
-            update.set("timestamp", ts.clone());
-            let name = update.alias_name("timestamp");
-            let value = update.alias_value(ts);
+            let (key, update, condition) =
+                newer_update(&key.to_json(), &attributes, "timestamp", timestamp)?;
             let result = self
                 .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(key))
                 .update_expression(update.expression())
-                .condition_expression(format!("attribute_not_exists({name}) OR {name} < {value}"))
+                .condition_expression(condition)
                 .set_expression_attribute_names(non_empty(update.names().clone()))
                 .set_expression_attribute_values(non_empty(update.values().clone()))
                 .return_values_on_condition_check_failure(

@@ -88,8 +88,10 @@ pub(super) async fn run_pipeline(
             None
         }
     };
+    // One timer for the whole run: arming one per unit would cost a timer registration each.
+    let mut timer = stop.timer();
     while let Some(stream) = settled.as_mut() {
-        let next = AssertUnwindSafe(stop.scope(stop.run(stream.next())))
+        let next = AssertUnwindSafe(stop.scope(timer.run(stream.next())))
             .catch_unwind()
             .await;
         let next = match next {
