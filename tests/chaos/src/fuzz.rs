@@ -78,6 +78,15 @@ pub fn run(target: &str, inputs: usize, seed: u64) -> Result<FuzzReport, String>
             mutate_dynamodb,
         ),
         "eventbridge" => eventbridge(&mut rng, inputs),
+        // Payloads that are not envelopes (the sources' `raw()` mode, and `RawSource`): the
+        // same decoder wraps whatever bytes arrive.
+        "raw" => records(
+            &mut rng,
+            inputs,
+            KinesisSource::new().raw(),
+            kinesis_seeds,
+            mutate_kinesis,
+        ),
         other => {
             return Err(format!(
                 "unknown target `{other}` (one of {})",
