@@ -21,11 +21,13 @@
 //! `exists`, `cidr` (IPv4 and IPv6), and `$or` at any level. A pattern EventBridge would refuse
 //! is a [`PatternError`] naming the path and the reason.
 
+mod command;
 mod explain;
 mod matching;
 mod pattern;
 mod rules;
 
+pub use command::test_pattern;
 pub use explain::Mismatch;
 pub use pattern::{MAX_DEPTH, MAX_MATCHERS, Pattern};
 pub use rules::RuleSet;

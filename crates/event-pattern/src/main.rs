@@ -4,8 +4,6 @@
 
 use std::process::ExitCode;
 
-use event_pattern::Pattern;
-
 const HELP: &str = "\
 event-pattern: EventBridge event patterns, offline.
 
@@ -14,43 +12,11 @@ event-pattern: EventBridge event patterns, offline.
                                2: the pattern or the event is not valid
 ";
 
-/// The argument as JSON text: inline when it starts like JSON, else a file.
-fn json_text(argument: &str) -> Result<String, String> {
-    let trimmed = argument.trim_start();
-    if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return Ok(argument.to_string());
-    }
-    std::fs::read_to_string(argument).map_err(|e| format!("{argument}: {e}"))
-}
-
-fn test_pattern(pattern: &str, event: &str) -> Result<bool, String> {
-    let pattern = Pattern::parse(&json_text(pattern)?).map_err(|e| e.to_string())?;
-    let event: serde_json::Value = serde_json::from_str(&json_text(event)?)
-        .map_err(|e| format!("the event is not JSON: {e}"))?;
-    match pattern.explain(&event) {
-        Ok(()) => {
-            println!("matches");
-            Ok(true)
-        }
-        Err(mismatch) => {
-            println!("does not match: {mismatch}");
-            Ok(false)
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.as_slice() {
         [command, pattern, event] if command == "test-pattern" => {
-            match test_pattern(pattern, event) {
-                Ok(true) => ExitCode::SUCCESS,
-                Ok(false) => ExitCode::from(1),
-                Err(error) => {
-                    eprintln!("{error}");
-                    ExitCode::from(2)
-                }
-            }
+            event_pattern::test_pattern(pattern, event)
         }
         _ => {
             print!("{HELP}");

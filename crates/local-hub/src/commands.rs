@@ -1,0 +1,79 @@
+//! What each command prints.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use local_hub::{Expectations, Router};
+
+/// `routes`: the documented events' routes (or one event's), and with `check` whether they
+/// are the expected ones.
+pub(crate) fn routes(
+    templates: &Path,
+    expected: &Path,
+    check: bool,
+    event: Option<&str>,
+) -> ExitCode {
+    let model = match local_hub::load(templates) {
+        Ok(model) => model,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let router = Router::new(&model);
+    let expectations = match Expectations::read(expected) {
+        Ok(expectations) => expectations,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(event) = event {
+        let text = if event.trim_start().starts_with('{') {
+            event.to_string()
+        } else {
+            match std::fs::read_to_string(event) {
+                Ok(text) => text,
+                Err(error) => {
+                    eprintln!("{event}: {error}");
+                    return ExitCode::from(2);
+                }
+            }
+        };
+        let event: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(event) => event,
+            Err(error) => {
+                eprintln!("the event is not JSON: {error}");
+                return ExitCode::from(2);
+            }
+        };
+        let routes = router.routes(&expectations.bus, &event);
+        if routes.is_empty() {
+            println!("no rule on {} matches it", expectations.bus);
+        }
+        routes.iter().for_each(|route| println!("{route}"));
+        return ExitCode::SUCCESS;
+    }
+    println!("bus {}", expectations.bus);
+    for expected in &expectations.events {
+        println!(
+            "\n{} from {} ({} account)",
+            expected.detail_type, expected.source, expected.account
+        );
+        let routes = router.routes(&expectations.bus, &expectations.event(&model, expected));
+        if routes.is_empty() {
+            println!("  (no rule matches)");
+        }
+        routes.iter().for_each(|route| println!("  {route}"));
+    }
+    if check {
+        let problems = expectations.check(&router);
+        if !problems.is_empty() {
+            eprintln!("\nrouting differs from {}:", expected.display());
+            problems.iter().for_each(|p| eprintln!("  {p}"));
+            return ExitCode::from(1);
+        }
+        println!("\nevery documented event takes exactly its expected routes");
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,21 @@
+//! The Customer subsystem offline. Its templates are read as CloudFormation would deploy them
+//! ([`template`]: parameters, conditions, intrinsics, exports between stacks); the routing
+//! they describe is a [`model::HubModel`] (rules compiled with the `event-pattern` crate,
+//! targets, event source mappings, subscriptions); [`routes`] tells where each event goes and
+//! checks that against what the subsystem documents.
+
+pub mod model;
+pub mod routes;
+pub mod template;
+
+use std::path::Path;
+
+pub use model::HubModel;
+pub use routes::{Expectations, Route, Router};
+pub use template::{Deployment, TemplateError};
+
+/// Deploys the stacks `dir/local-hub.json` lists (on paper) and reads their hub model.
+pub fn load(dir: &Path) -> Result<HubModel, TemplateError> {
+    let (account, region, specs) = template::stack_specs(dir)?;
+    HubModel::new(Deployment::new(&account, &region, &specs)?)
+}
