@@ -101,20 +101,23 @@ fn value_matches(matcher: &Matcher, value: &Value) -> bool {
     }
 }
 
+/// The string forms (`prefix`, `suffix`, `equals-ignore-case`, `wildcard`) exclude only
+/// strings: EventBridge compares them with the value's JSON text, quotes included, so a number,
+/// a boolean or `null` is never a string that starts with the prefix, and is not excluded.
 fn anything_but(but: &AnythingBut, value: &Value) -> bool {
+    let Some(text) = value.as_str() else {
+        return match but {
+            AnythingBut::Values(excluded) => !excluded.iter().any(|m| value_matches(m, value)),
+            _ => true,
+        };
+    };
     match but {
         AnythingBut::Values(excluded) => !excluded.iter().any(|m| value_matches(m, value)),
-        AnythingBut::Prefix(prefix) => value
-            .as_str()
-            .is_some_and(|t| !t.starts_with(prefix.as_str())),
-        AnythingBut::Suffix(suffix) => value
-            .as_str()
-            .is_some_and(|t| !t.ends_with(suffix.as_str())),
-        AnythingBut::EqualsIgnoreCase(excluded) => value
-            .as_str()
-            .is_some_and(|t| !excluded.iter().any(|e| lower(e) == lower(t))),
-        AnythingBut::Wildcard(excluded) => value
-            .as_str()
-            .is_some_and(|t| !excluded.iter().any(|w| w.matches(t))),
+        AnythingBut::Prefix(prefix) => !text.starts_with(prefix.as_str()),
+        AnythingBut::Suffix(suffix) => !text.ends_with(suffix.as_str()),
+        AnythingBut::EqualsIgnoreCase(excluded) => {
+            !excluded.iter().any(|e| lower(e) == lower(text))
+        }
+        AnythingBut::Wildcard(excluded) => !excluded.iter().any(|w| w.matches(text)),
     }
 }

@@ -139,7 +139,12 @@ fn an_event_source_on_the_wrong_stream_is_caught() {
 }
 
 /// A case name, the file to edit, the edit, and what the error must say.
-type BrokenTemplate = (&'static str, &'static str, fn(String) -> String, &'static str);
+type BrokenTemplate = (
+    &'static str,
+    &'static str,
+    fn(String) -> String,
+    &'static str,
+);
 
 #[test]
 fn templates_the_hub_cannot_read_are_errors_naming_the_place() {
