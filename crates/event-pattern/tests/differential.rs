@@ -378,3 +378,32 @@ fn documented_differences() {
     assert!(Pattern::from_value(&bare).is_err());
     assert!(moto(&[(bare, json!({"a": "x"}))])[0].is_err());
 }
+
+/// The compiled rule set answers exactly as each pattern alone, on the same random patterns
+/// (indexed by exact values, prefixes and `$or` options, or not at all) and events.
+#[test]
+fn a_rule_set_answers_as_its_patterns_one_by_one() {
+    let mut rng = fastrand::Rng::with_seed(0x5e7_0f_4u64);
+    for round in 0..20 {
+        let patterns: Vec<Pattern> = (0..50 * (round % 4 + 1))
+            .map(|_| Pattern::from_value(&pattern(&mut rng)).expect("valid"))
+            .collect();
+        let set = event_pattern::RuleSet::new(
+            patterns
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (i.to_string(), p.clone()))
+                .collect(),
+        );
+        for _ in 0..200 {
+            let event = event(&mut rng);
+            let expected: Vec<String> = patterns
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.matches(&event))
+                .map(|(i, _)| i.to_string())
+                .collect();
+            assert_eq!(set.matching(&event), expected, "{event}");
+        }
+    }
+}
