@@ -383,7 +383,7 @@ fn documented_differences() {
 /// (indexed by exact values, prefixes and `$or` options, or not at all) and events.
 #[test]
 fn a_rule_set_answers_as_its_patterns_one_by_one() {
-    let mut rng = fastrand::Rng::with_seed(0x5e7_0f_4u64);
+    let mut rng = fastrand::Rng::with_seed(0x005e_70f4_u64);
     for round in 0..20 {
         let patterns: Vec<Pattern> = (0..50 * (round % 4 + 1))
             .map(|_| Pattern::from_value(&pattern(&mut rng)).expect("valid"))
