@@ -10,6 +10,7 @@
 //! | [`compare`] | fresh processes taking turns: the library, the floor, the Node library |
 //! | [`codecs`] | the JSON and base64 choices: each step with the chosen library and the alternative |
 //! | [`coldstart`] | a function binary under a local Runtime API, beside Node's module load |
+//! | [`patterns`] | event-pattern matching at 10, 100 and 1,000 hub rules, beside moto's matcher |
 //! | [`measure`] | memory from `/proc`, timing, min / median / max |
 //!
 //! The binary (`cargo run --release -p lambda-stream-bench -- help`) runs each; the
@@ -20,6 +21,7 @@ pub mod coldstart;
 pub mod compare;
 pub mod floor;
 pub mod measure;
+pub mod patterns;
 pub mod run;
 pub mod workload;
 

@@ -29,6 +29,11 @@ lambda-stream-bench: the library against the hand-written floor and the Node lib
                        beside the Node library's module load
   codecs [--rounds 15]  the JSON and base64 choices: each step the fast path takes, with the
                        chosen library and with the alternative, 10,000 Kinesis records
+  patterns [--rules 10,100,1000] [--events 2000] [--rounds 7] [--python PATH]
+           [--moto-seconds 3]
+                       EventBridge pattern matching: events/s through the compiled rule set
+                       at each rule count, beside moto's matcher on the same rules and events
+                       (with --python, a Python that has moto; scripts/bench passes .venv's)
   once --implementation library|floor --workload egress|listener --input FILE
        [--records N] [--passes N]
                        one process, one contender (what `compare` starts): prints a JSON line
@@ -47,6 +52,7 @@ fn main() {
         "coldstart" => coldstart_command(&Args(args)),
         "once" => once(&Args(args)),
         "codecs" => codecs(&Args(args)),
+        "patterns" => patterns(&Args(args)),
         "help" | "-h" | "--help" => {
             print!("{HELP}");
             Ok(())
@@ -121,6 +127,51 @@ fn warm(args: &Args) -> Result<(), String> {
                 read.median,
             );
         }
+    }
+    Ok(())
+}
+
+fn patterns(args: &Args) -> Result<(), String> {
+    let counts: Vec<usize> = args
+        .get("--rules")
+        .unwrap_or("10,100,1000")
+        .split(',')
+        .map(|n| n.trim().parse().map_err(|e| format!("--rules {n}: {e}")))
+        .collect::<Result<_, _>>()?;
+    let events = args.number("--events", 2_000)?;
+    let rounds = args.number("--rounds", 7)?;
+    let seconds: f64 = args
+        .get("--moto-seconds")
+        .unwrap_or("3")
+        .parse()
+        .map_err(|e| format!("--moto-seconds: {e}"))?;
+    let python = args.get("--python").map(std::path::Path::new);
+    let figures = lambda_stream_bench::patterns::measure(&counts, events, rounds, python, seconds)?;
+    println!(
+        "{events} hub events, one core; ours: median of {rounds} rounds; moto: its matcher for {seconds} s per rule count"
+    );
+    println!(
+        "{:>6} {:>10} {:>15} {:>22} {:>14} {:>10}",
+        "rules", "matches/ev", "ours ev/s", "ours from bytes ev/s", "moto ev/s", "ours/moto"
+    );
+    let first = figures.first().map(|f| f.ours);
+    for f in &figures {
+        let (moto, ratio) = match f.moto {
+            Some((rate, _)) => (format!("{rate:.0}"), format!("{:.0}x", f.ours / rate)),
+            None => ("-".to_string(), "-".to_string()),
+        };
+        println!(
+            "{:>6} {:>10.2} {:>15.0} {:>22.0} {:>14} {:>10}",
+            f.rules, f.matches_per_event, f.ours, f.ours_from_bytes, moto, ratio
+        );
+    }
+    if let (Some(first), Some(last)) = (first, figures.last()) {
+        println!(
+            "{} rules against {}: {:.2}x the time per event",
+            last.rules,
+            figures[0].rules,
+            first / last.ours
+        );
     }
     Ok(())
 }
