@@ -1,25 +1,4 @@
-//! EventBridge event patterns: parse a rule's pattern and tell which events it matches,
-//! offline, as `aws events test-event-pattern` does online.
-//!
-//! ```
-//! use event_pattern::{Pattern, RuleSet};
-//!
-//! let pattern = Pattern::parse(r#"{"source": ["custom"], "detail": {"type": [{"prefix": "order-"}]}}"#)?;
-//! let event = serde_json::json!({"source": "custom", "detail": {"type": "order-placed"}});
-//! assert!(pattern.matches(&event));
-//!
-//! let rules = RuleSet::new(vec![("orders".to_string(), pattern)]);
-//! assert_eq!(rules.matching(&event), vec!["orders"]);
-//! # Ok::<(), event_pattern::PatternError>(())
-//! ```
-//!
-//! Supported, as the EventBridge documentation on event patterns and content filtering
-//! describes them: exact values (strings, numbers compared as numbers, booleans, `null`),
-//! arrays in events (any element), nested fields, `prefix`, `suffix` (both also with
-//! `equals-ignore-case`), `equals-ignore-case`, `wildcard`, `anything-but` (a value, a list,
-//! `prefix`, `suffix`, `equals-ignore-case`, `wildcard`), `numeric` (one or two comparisons),
-//! `exists`, `cidr` (IPv4 and IPv6), and `$or` at any level. A pattern EventBridge would refuse
-//! is a [`PatternError`] naming the path and the reason.
+#![doc = include_str!("../README.md")]
 
 mod command;
 mod explain;

@@ -185,3 +185,59 @@ fn templates_the_hub_cannot_read_are_errors_naming_the_place() {
         assert!(error.contains(expected), "{name}: {error}");
     }
 }
+
+#[test]
+fn the_routes_command_checks_and_routes_one_event() {
+    let command = env!("CARGO_BIN_EXE_local-hub");
+    let run = |args: &[&str]| {
+        std::process::Command::new(command)
+            .args(args)
+            .current_dir(templates().join(".."))
+            .output()
+            .expect("the command runs")
+    };
+    let check = run(&["routes", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let out = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        out.contains("every documented event takes exactly its expected routes"),
+        "{out}"
+    );
+
+    // Expectations that are wrong: the command says which event and exits 1.
+    let dir = templates_with("wrong-expectation", "event-hub.routes.json", |text| {
+        text.replacen(
+            "customer-event-hub/FaultRule",
+            "customer-event-hub/NoSuchRule",
+            1,
+        )
+    });
+    let expected = dir.join("event-hub.routes.json");
+    let expected = expected.to_str().expect("utf-8 path");
+    let wrong = run(&["routes", "--check", "--expected", expected]);
+    assert_eq!(wrong.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        err.contains("fault from custom (own): does not take customer-event-hub/NoSuchRule"),
+        "{err}"
+    );
+
+    let one = run(&[
+        "routes",
+        "--event",
+        r#"{"source": "custom", "detail-type": "fault", "account": "123456789012"}"#,
+    ]);
+    assert_eq!(one.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&one.stdout).trim(),
+        "customer-event-hub/FaultRule -> customer-event-hub/FaultLogGroup (LogGroup)"
+    );
+    let bad = run(&["routes", "--templates", "/nonexistent"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("local-hub.json"));
+}
