@@ -4,8 +4,12 @@
 //! targets, event source mappings, subscriptions); [`routes`] tells where each event goes and
 //! checks that against what the subsystem documents.
 
+pub mod externals;
+pub mod hub;
+pub mod local;
 pub mod model;
 pub mod routes;
+pub mod subsystem;
 pub mod template;
 
 use std::path::Path;

@@ -32,34 +32,62 @@ impl std::fmt::Display for Route {
     }
 }
 
-/// The model's rules compiled per bus.
+/// One bus's rules, compiled.
+#[derive(Debug, Clone)]
+pub struct BusRules {
+    /// The rules' positions in the model's `rules`.
+    positions: Vec<usize>,
+    set: RuleSet,
+}
+
+impl BusRules {
+    /// The positions (in the model's `rules`) of the rules `event` matches.
+    pub fn matching(&self, event: &Value) -> Vec<usize> {
+        self.set
+            .matching(event)
+            .into_iter()
+            .filter_map(|name| name.parse::<usize>().ok())
+            .filter_map(|at| self.positions.get(at).copied())
+            .collect()
+    }
+}
+
+/// The model's rules compiled, one rule set per bus.
+pub fn compile(model: &HubModel) -> BTreeMap<String, BusRules> {
+    let mut grouped: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, rule) in model.rules.iter().enumerate() {
+        grouped.entry(rule.bus.clone()).or_default().push(i);
+    }
+    grouped
+        .into_iter()
+        .map(|(bus, positions)| {
+            // Named by their place in `positions`, so a match maps back without a search.
+            let set = RuleSet::new(
+                positions
+                    .iter()
+                    .enumerate()
+                    .map(|(at, i)| (at.to_string(), model.rules[*i].pattern.clone()))
+                    .collect(),
+            );
+            (bus, BusRules { positions, set })
+        })
+        .collect()
+}
+
+/// The model's rules compiled per bus, with what routes print.
 #[derive(Debug)]
 pub struct Router<'a> {
     model: &'a HubModel,
-    /// Bus name → the positions of its rules in `model.rules`, compiled.
-    buses: BTreeMap<String, (Vec<usize>, RuleSet)>,
+    buses: BTreeMap<String, BusRules>,
 }
 
 impl<'a> Router<'a> {
     /// Compiles the model's rules, one rule set per bus.
     pub fn new(model: &'a HubModel) -> Self {
-        let mut grouped: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        for (i, rule) in model.rules.iter().enumerate() {
-            grouped.entry(rule.bus.clone()).or_default().push(i);
+        Self {
+            model,
+            buses: compile(model),
         }
-        let buses = grouped
-            .into_iter()
-            .map(|(bus, positions)| {
-                let set = RuleSet::new(
-                    positions
-                        .iter()
-                        .map(|i| (i.to_string(), model.rules[*i].pattern.clone()))
-                        .collect(),
-                );
-                (bus, (positions, set))
-            })
-            .collect();
-        Self { model, buses }
     }
 
     /// The buses that have rules.
@@ -69,14 +97,11 @@ impl<'a> Router<'a> {
 
     /// Every route `event` (a whole EventBridge event) takes from `bus`.
     pub fn routes(&self, bus: &str, event: &Value) -> Vec<Route> {
-        let Some((_, set)) = self.buses.get(bus) else {
+        let Some(rules) = self.buses.get(bus) else {
             return Vec::new();
         };
         let mut routes = Vec::new();
-        for position in set.matching(event) {
-            let Ok(position) = position.parse::<usize>() else {
-                continue;
-            };
+        for position in rules.matching(event) {
             let rule = &self.model.rules[position];
             for target in &rule.targets {
                 routes.push(Route {

@@ -48,6 +48,7 @@ pub fn to_event(uow: &Uow<()>) -> Result<Option<Envelope>, StepError> {
             &json!({
                 "id": id,
                 "orderId": new["orderId"],
+                "customerId": new["customerId"],
                 "amount": new["amount"],
                 "currency": new["currency"],
                 "paymentMethodToken": new["paymentMethodToken"],

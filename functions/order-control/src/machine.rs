@@ -88,6 +88,15 @@ pub fn transitions(trigger: &Envelope, correlated: &[Envelope]) -> Vec<Emit> {
         return Vec::new();
     };
     let facts = Facts::of(correlated.iter().chain(std::iter::once(trigger)));
+    // The whole order as placed, so that consumers of `order-cancelled` (the egress gateway
+    // shares it with the Order subsystem) read the same entity whoever published it.
+    let entity = correlated
+        .iter()
+        .chain(std::iter::once(trigger))
+        .filter(|e| matches!(e.event_type(), "order-placed" | "order-placed-expired"))
+        .find_map(|e| e.field::<serde_json::Value>("order").ok())
+        .filter(serde_json::Value::is_object)
+        .unwrap_or_else(|| serde_json::json!({ "id": order }));
     facts
         .transitions()
         .into_iter()
@@ -95,7 +104,7 @@ pub fn transitions(trigger: &Envelope, correlated: &[Envelope]) -> Vec<Emit> {
             let event = Envelope::builder(format!("order-{transition}"))
                 .timestamp(trigger.timestamp())
                 .partition_key(&order)
-                .entity("order", &serde_json::json!({ "id": order }))
+                .entity("order", &entity)
                 .build()
                 .ok()?;
             Some(Emit::new(transition, event).once_per(order.clone()))

@@ -31,6 +31,10 @@ pub struct Payment {
     pub currency: String,
     /// The customer's payment method, tokenized by the processor's front-end SDK.
     pub payment_method_token: String,
+    /// The customer paying, echoed back in the processor's callback so the outcome can be
+    /// told to them.
+    #[serde(default)]
+    pub customer_id: Option<String>,
 }
 
 /// The processor's `POST /payments` body (its contract, not ours).
@@ -121,7 +125,12 @@ pub fn charge_request(uow: &Uow<()>) -> Result<HttpRequest, StepError> {
         amount: payment.amount,
         currency: payment.currency,
         source: payment.payment_method_token,
-        metadata: serde_json::json!({"orderId": payment.order_id}),
+        metadata: match payment.customer_id {
+            Some(customer) => {
+                serde_json::json!({"orderId": payment.order_id, "customerId": customer})
+            }
+            None => serde_json::json!({"orderId": payment.order_id}),
+        },
     };
     Ok(HttpRequest::post_json("/payments", &body)?.header("Idempotency-Key", uow.event.id()))
 }

@@ -51,6 +51,8 @@ struct Charge {
 #[serde(rename_all = "camelCase")]
 struct ChargeMetadata {
     order_id: String,
+    #[serde(default)]
+    customer_id: Option<String>,
 }
 
 /// The internal `payment` entity of `payment-authorized` and `payment-declined`.
@@ -70,6 +72,10 @@ pub struct PaymentOutcome {
     /// Why the processor declined it (declined payments only).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
+    /// The customer paying, when the request named them (the notification gateway tells
+    /// them the outcome).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub customer_id: Option<String>,
 }
 
 /// Why a callback body was refused (answered 400).
@@ -143,6 +149,7 @@ pub fn to_internal(body: &[u8], now_millis: i64) -> Result<Mapped, MalformedCall
         currency: charge.currency,
         processor_event_id: callback.id.clone(),
         reason,
+        customer_id: charge.metadata.customer_id,
     };
     let timestamp = callback
         .created
@@ -192,6 +199,7 @@ mod tests {
                 currency: "EUR".into(),
                 processor_event_id: "evt_1".into(),
                 reason: None,
+                customer_id: None,
             }
         );
     }

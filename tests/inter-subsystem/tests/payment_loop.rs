@@ -254,6 +254,7 @@ async fn each_payment_requested_ends_in_one_outcome_event_even_when_lambda_redel
             currency: "EUR".into(),
             processor_event_id: "evt_pay-1".into(),
             reason: None,
+            customer_id: Some("c1".into()),
         }
     );
     let (declined_type, declined_key, declined) = &outcomes[1];

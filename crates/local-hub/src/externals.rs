@@ -1,0 +1,193 @@
+//! The systems outside the subsystem, played locally: the payment processor (an HTTP endpoint
+//! taking the egress gateway's charges, then calling the webhook back, signed, until it
+//! answers 2xx), and helpers for what the other systems send (the Restaurant subsystem's
+//! feed, the delivery system's status messages).
+
+use std::collections::HashSet;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use lambda_http::http::Method;
+use lambda_http::{Body, Request};
+use lambda_stream_aws::testing::http::{LocalEndpoint, Reply};
+use payment_egress_gateway::ChargeRequest;
+use payment_ingress_webhook_gateway::Secret;
+use serde_json::{Value, json};
+
+use crate::hub::HttpFunction;
+
+/// The card tokens the processor declines.
+pub const DECLINED_CARD: &str = "tok_chargeDeclined";
+/// How many times the processor posts a callback before it gives up.
+pub const CALLBACK_ATTEMPTS: usize = 5;
+
+/// The local payment processor.
+#[derive(Debug)]
+pub struct Processor {
+    endpoint: LocalEndpoint,
+    secret: String,
+    /// Requests answered so far (their callbacks sent).
+    seen: usize,
+    /// Charges made, by idempotency key (a repeated key charges nothing).
+    charged: HashSet<String>,
+    /// Callbacks the webhook took, and those it never took.
+    pub callbacks: usize,
+    /// Callbacks given up after [`CALLBACK_ATTEMPTS`].
+    pub callbacks_failed: usize,
+    /// While true, the processor answers 503 and charges nothing (an outage).
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Processor {
+    /// Starts the processor on 127.0.0.1; it signs callbacks with `secret`.
+    pub async fn start(secret: &str) -> Self {
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let outage = std::sync::Arc::clone(&down);
+        let endpoint = LocalEndpoint::start(move |request, _| {
+            if outage.load(std::sync::atomic::Ordering::SeqCst) {
+                return Reply::status(503).body(r#"{"error":"unavailable"}"#);
+            }
+            if request.header("idempotency-key").is_none() {
+                return Reply::status(400).body(r#"{"error":"Idempotency-Key is required"}"#);
+            }
+            if serde_json::from_slice::<ChargeRequest>(&request.body).is_err() {
+                return Reply::status(400).body(r#"{"error":"not a charge"}"#);
+            }
+            Reply::status(201).body(r#"{"status":"pending"}"#)
+        })
+        .await;
+        Self {
+            endpoint,
+            secret: secret.to_string(),
+            seen: 0,
+            charged: HashSet::new(),
+            callbacks: 0,
+            callbacks_failed: 0,
+            down,
+        }
+    }
+
+    /// The processor's base URL.
+    pub fn url(&self) -> &str {
+        self.endpoint.url()
+    }
+
+    /// Starts or ends an outage.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Charges received so far (each call, repeats included).
+    pub fn calls(&self) -> usize {
+        self.endpoint.requests().len()
+    }
+
+    /// Posts the outcome of every new charge to `webhook`, signed; returns how many were
+    /// posted.
+    pub async fn deliver_callbacks(&mut self, webhook: &dyn HttpFunction) -> usize {
+        let requests = self.endpoint.requests();
+        let new = requests.len().saturating_sub(self.seen);
+        let mut posted = 0;
+        for request in requests.iter().skip(self.seen) {
+            let Some(key) = request.header("idempotency-key").map(str::to_string) else {
+                continue;
+            };
+            let Ok(charge) = serde_json::from_slice::<ChargeRequest>(&request.body) else {
+                continue;
+            };
+            // Answered 503 during an outage: nothing was charged, no callback.
+            if !self.charged.insert(key) {
+                continue;
+            }
+            let body = outcome(&charge).to_string();
+            let mut taken = false;
+            for _ in 0..CALLBACK_ATTEMPTS {
+                let status = webhook.call(self.signed(&body)).await.status();
+                if status.is_success() {
+                    taken = true;
+                    break;
+                }
+            }
+            if taken {
+                self.callbacks += 1;
+            } else {
+                self.callbacks_failed += 1;
+            }
+            posted += 1;
+        }
+        self.seen += new;
+        posted
+    }
+
+    fn signed(&self, body: &str) -> Request {
+        let now = now_seconds();
+        let mut request = Request::new(Body::Text(body.to_string()));
+        *request.method_mut() = Method::POST;
+        *request.uri_mut() = "/webhooks/payments".parse().unwrap_or_default();
+        let headers = request.headers_mut();
+        headers.insert(
+            "content-type",
+            lambda_http::http::HeaderValue::from_static("application/json"),
+        );
+        if let Ok(value) = now.to_string().parse() {
+            headers.insert("payment-timestamp", value);
+        }
+        if let Ok(value) = Secret::new(self.secret.as_str())
+            .sign(now, body.as_bytes())
+            .parse()
+        {
+            headers.insert("payment-signature", value);
+        }
+        request
+    }
+}
+
+/// The processor's callback for a charge: declined for [`DECLINED_CARD`], else succeeded.
+fn outcome(charge: &ChargeRequest) -> Value {
+    let declined = charge.source == DECLINED_CARD;
+    json!({
+        "id": format!("evt_{}", charge.reference),
+        "type": if declined { "charge.failed" } else { "charge.succeeded" },
+        "created": now_seconds(),
+        "data": {
+            "reference": charge.reference,
+            "amount": charge.amount,
+            "currency": charge.currency,
+            "metadata": charge.metadata,
+            "failure_code": declined.then_some("card_declined"),
+            "failure_message": declined.then_some("Your card was declined."),
+        }
+    })
+}
+
+fn now_seconds() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// The Restaurant subsystem's `restaurant-menu-published` (its external event, version 1).
+pub fn menu_published(
+    restaurant: &str,
+    name: &str,
+    items: &[(&str, &str, i64)],
+    timestamp: i64,
+) -> Value {
+    json!({
+        "id": format!("evt-menu-{restaurant}-{timestamp}"),
+        "type": "restaurant-menu-published",
+        "timestamp": timestamp,
+        "partitionKey": restaurant,
+        "tags": {"source": "restaurant-menu-egress-gateway", "version": 1},
+        "restaurant": {
+            "id": restaurant,
+            "name": name,
+            "cuisine": "italian",
+            "menu": items.iter().map(|(id, name, price)| json!({"id": id, "name": name, "price": price})).collect::<Vec<_>>(),
+        }
+    })
+}
+
+/// The delivery system's status message.
+pub fn delivery_status(order: &str, status: &str, courier: &str) -> Value {
+    json!({"orderId": order, "status": status, "courier": courier})
+}

@@ -1,0 +1,516 @@
+//! The hub at run time: the deployment's buses, streams, queues, topics and tables in memory,
+//! and each function's event source mappings delivering batches to the function in-process
+//! with Lambda's behaviour on the response. Time is the hub's own clock: it starts at the
+//! wall clock and moves on only when the hub waits (a message's visibility timeout) or is told
+//! to ([`Hub::advance`]), so a run is quick and repeatable.
+
+pub mod bus;
+pub mod events;
+pub mod function;
+pub mod publishers;
+mod pump;
+pub mod resources;
+mod stats;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::model::{EventSource, HubModel, Subscription};
+use crate::routes::BusRules;
+pub use bus::BusEntry;
+pub use function::{HttpFunction, Invoked, LocalFunction, Runnable};
+use resources::{Message, Queue, Stream, Table};
+pub use stats::{FunctionStats, Stats};
+
+/// Why the hub cannot start or run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HubError(pub String);
+
+impl std::fmt::Display for HubError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HubError {}
+
+/// Everything the hub holds that functions publish to and read from.
+pub struct Core {
+    model: HubModel,
+    buses: BTreeMap<String, BusRules>,
+    topics: BTreeMap<String, Vec<Subscription>>,
+    tables: BTreeMap<String, Table>,
+    state: Mutex<State>,
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
+    }
+}
+
+/// What changes as the hub runs.
+#[derive(Debug)]
+struct State {
+    clock_ms: i64,
+    next_sequence: u64,
+    streams: BTreeMap<String, Stream>,
+    queues: BTreeMap<String, Queue>,
+    /// Where targets outside the subsystem received what (log groups, the lake, other
+    /// subsystems' buses, topics nobody in the subsystem reads), by ARN.
+    sinks: BTreeMap<String, Vec<Value>>,
+    /// Per mapping, per shard: the next record, the attempts at it and a bisected batch size.
+    cursors: Vec<Vec<Cursor>>,
+    stats: Stats,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Cursor {
+    next: usize,
+    attempts: u64,
+    size: Option<usize>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn number(value: Option<&Value>) -> Option<i64> {
+    match value? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+impl Core {
+    /// The hub's resources for `model`.
+    pub fn new(model: HubModel) -> Result<Arc<Self>, HubError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let mut streams = BTreeMap::new();
+        let mut queues = BTreeMap::new();
+        let mut tables = BTreeMap::new();
+        for stack in &model.deployment.stacks {
+            for (id, resource) in &stack.resources {
+                let props = &resource.properties;
+                let arn = resource
+                    .physical
+                    .attributes
+                    .get("Arn")
+                    .cloned()
+                    .unwrap_or_default();
+                match resource.kind.as_str() {
+                    "AWS::Kinesis::Stream" => {
+                        let shards = number(props.get("ShardCount")).unwrap_or(1).max(1) as usize;
+                        streams.insert(arn.clone(), Stream::new(&arn, shards));
+                    }
+                    "AWS::SQS::Queue" => {
+                        let redrive = match props.get("RedrivePolicy") {
+                            Some(policy) => {
+                                let target = policy
+                                    .get("deadLetterTargetArn")
+                                    .and_then(Value::as_str)
+                                    .ok_or_else(|| {
+                                        HubError(format!(
+                                            "{}/{id}: RedrivePolicy without deadLetterTargetArn",
+                                            stack.name
+                                        ))
+                                    })?;
+                                let max = number(policy.get("maxReceiveCount")).unwrap_or(1).max(1);
+                                Some((target.to_string(), max as u32))
+                            }
+                            None => None,
+                        };
+                        queues.insert(
+                            arn.clone(),
+                            Queue {
+                                arn: arn.clone(),
+                                messages: VecDeque::new(),
+                                visibility_timeout_s: number(props.get("VisibilityTimeout"))
+                                    .unwrap_or(30),
+                                redrive,
+                            },
+                        );
+                    }
+                    "AWS::DynamoDB::Table" => {
+                        let stream_arn = props
+                            .get("StreamSpecification")
+                            .and_then(|_| resource.physical.attributes.get("StreamArn"))
+                            .cloned();
+                        if let Some(stream_arn) = &stream_arn {
+                            streams.insert(stream_arn.clone(), Stream::new(stream_arn, 1));
+                        }
+                        let name = resource.physical.reference.clone();
+                        tables.insert(
+                            name.clone(),
+                            Table {
+                                name,
+                                store: Arc::default(),
+                                stream_arn,
+                            },
+                        );
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut topics: BTreeMap<String, Vec<Subscription>> = BTreeMap::new();
+        for subscription in &model.subscriptions {
+            topics
+                .entry(subscription.topic.clone())
+                .or_default()
+                .push(subscription.clone());
+        }
+        for source in &model.sources {
+            let known = streams.contains_key(&source.arn) || queues.contains_key(&source.arn);
+            if !known {
+                return Err(HubError(format!(
+                    "{}: its event source {} is not a stream or queue of the deployment",
+                    source.function, source.arn
+                )));
+            }
+        }
+        let cursors = model
+            .sources
+            .iter()
+            .map(|source| {
+                let shards = streams.get(&source.arn).map_or(1, |s| s.shards.len());
+                vec![Cursor::default(); shards]
+            })
+            .collect();
+        let buses = crate::routes::compile(&model);
+        Ok(Arc::new(Self {
+            model,
+            buses,
+            topics,
+            tables,
+            state: Mutex::new(State {
+                clock_ms: now_ms,
+                next_sequence: 49_000_000_000,
+                streams,
+                queues,
+                sinks: BTreeMap::new(),
+                cursors,
+                stats: Stats::default(),
+            }),
+        }))
+    }
+
+    /// The model the hub runs.
+    pub fn model(&self) -> &HubModel {
+        &self.model
+    }
+
+    /// The table named `name` (as deployed).
+    pub fn table(&self, name: &str) -> Option<&Table> {
+        self.tables.get(name)
+    }
+
+    /// The hub's clock, epoch milliseconds.
+    pub fn now_ms(&self) -> i64 {
+        lock(&self.state).clock_ms
+    }
+
+    /// Puts events on the bus named `bus` (`PutEvents`): one result per entry, the event id
+    /// or why the entry was refused.
+    pub fn put_events(&self, bus: &str, entries: &[BusEntry]) -> Vec<Result<String, String>> {
+        let mut state = lock(&self.state);
+        let Some(rules) = self.buses.get(bus) else {
+            return entries
+                .iter()
+                .map(|_| {
+                    Err(format!(
+                        "ResourceNotFoundException: no rules on the bus {bus}"
+                    ))
+                })
+                .collect();
+        };
+        entries
+            .iter()
+            .map(|entry| {
+                let id = uuid::Uuid::new_v4().to_string();
+                let time = rfc3339(state.clock_ms);
+                let event = bus::event(
+                    entry,
+                    &id,
+                    &self.model.deployment.account,
+                    &self.model.deployment.region,
+                    &time,
+                )?;
+                state.stats.put += 1;
+                *state
+                    .stats
+                    .put_by_type
+                    .entry(entry.detail_type.clone())
+                    .or_default() += 1;
+                let matched = rules.matching(&event);
+                if matched.is_empty() {
+                    state.stats.unrouted += 1;
+                }
+                for rule in matched {
+                    for target in &self.model.rules[rule].targets {
+                        let delivered = bus::input(target, &event).and_then(|input| {
+                            self.deliver(&mut state, &target.arn, input, || {
+                                bus::partition_key(target, &event)
+                            })
+                        });
+                        if let Err(error) = delivered {
+                            state.stats.target_failures.push(format!(
+                                "{} -> {}: {error}",
+                                self.model.rules[rule].name, target.id
+                            ));
+                        }
+                    }
+                }
+                Ok(id)
+            })
+            .collect()
+    }
+
+    /// Sends `input` to the resource at `arn`: a stream, a queue, a topic, or (outside the
+    /// subsystem) a sink that keeps it.
+    fn deliver(
+        &self,
+        state: &mut State,
+        arn: &str,
+        input: String,
+        partition_key: impl FnOnce() -> Result<String, String>,
+    ) -> Result<(), String> {
+        if state.streams.contains_key(arn) {
+            let key = partition_key()?;
+            let sequence = state.next_sequence;
+            state.next_sequence += 1;
+            let now = state.clock_ms;
+            if let Some(stream) = state.streams.get_mut(arn) {
+                stream.put(&key, input.into_bytes(), sequence, now);
+            }
+            *state
+                .stats
+                .stream_records
+                .entry(arn.to_string())
+                .or_default() += 1;
+            return Ok(());
+        }
+        if state.queues.contains_key(arn) {
+            Self::send(state, arn, input);
+            return Ok(());
+        }
+        if self.topics.contains_key(arn) {
+            self.publish_to_topic(state, arn, &input);
+            return Ok(());
+        }
+        let value = serde_json::from_str(&input).unwrap_or(Value::String(input));
+        state.sinks.entry(arn.to_string()).or_default().push(value);
+        Ok(())
+    }
+
+    fn send(state: &mut State, queue: &str, body: String) {
+        let now = state.clock_ms;
+        if let Some(queue) = state.queues.get_mut(queue) {
+            queue.messages.push_back(Message {
+                id: uuid::Uuid::new_v4().to_string(),
+                body,
+                receive_count: 0,
+                visible_at_ms: now,
+                sent_ms: now,
+            });
+        }
+    }
+
+    /// Publishes `message` to the topic at `arn`: to each subscribed queue (wrapped in the SNS
+    /// notification unless delivery is raw), or kept when nobody in the subsystem subscribes.
+    fn publish_to_topic(&self, state: &mut State, arn: &str, message: &str) {
+        *state
+            .stats
+            .topic_messages
+            .entry(arn.to_string())
+            .or_default() += 1;
+        let subscriptions = self.topics.get(arn).cloned().unwrap_or_default();
+        let queues: Vec<&Subscription> = subscriptions
+            .iter()
+            .filter(|s| s.protocol == "sqs" && state.queues.contains_key(&s.endpoint))
+            .collect();
+        if queues.is_empty() {
+            let value = serde_json::from_str(message).unwrap_or(Value::String(message.to_string()));
+            state.sinks.entry(arn.to_string()).or_default().push(value);
+            return;
+        }
+        let time = rfc3339(state.clock_ms);
+        for subscription in queues {
+            let body = if subscription.raw {
+                message.to_string()
+            } else {
+                json!({
+                    "Type": "Notification",
+                    "MessageId": uuid::Uuid::new_v4().to_string(),
+                    "TopicArn": arn,
+                    "Message": message,
+                    "Timestamp": time,
+                    "SignatureVersion": "1",
+                    "Signature": "local",
+                    "SigningCertURL": "https://sns.local/cert.pem",
+                    "UnsubscribeURL": "https://sns.local/unsubscribe",
+                })
+                .to_string()
+            };
+            Self::send(state, &subscription.endpoint, body);
+        }
+    }
+
+    /// Publishes `messages` to the topic at `arn` (`PublishBatch`, as a function's SNS
+    /// publisher or an external system does).
+    pub fn publish(&self, arn: &str, messages: &[String]) {
+        let mut state = lock(&self.state);
+        for message in messages {
+            self.publish_to_topic(&mut state, arn, message);
+        }
+    }
+
+    /// What targets outside the subsystem received, by ARN.
+    pub fn sinks(&self) -> BTreeMap<String, Vec<Value>> {
+        lock(&self.state).sinks.clone()
+    }
+
+    /// The counts so far.
+    pub fn stats(&self) -> Stats {
+        lock(&self.state).stats.clone()
+    }
+
+    /// Appends what functions wrote to tables since the last call to the tables' streams.
+    fn collect_table_changes(&self) {
+        let mut state = lock(&self.state);
+        for table in self.tables.values() {
+            let Some(stream_arn) = &table.stream_arn else {
+                // Changes of a table without a stream go nowhere.
+                let _ = table.take_changes();
+                continue;
+            };
+            for record in table.take_changes() {
+                let sequence = state.next_sequence;
+                state.next_sequence += 1;
+                let now = state.clock_ms;
+                let record = resources::table_record(record, stream_arn, sequence);
+                if let Some(stream) = state.streams.get_mut(stream_arn) {
+                    stream.put("", record.to_string().into_bytes(), sequence, now);
+                }
+                *state
+                    .stats
+                    .stream_records
+                    .entry(stream_arn.clone())
+                    .or_default() += 1;
+            }
+        }
+    }
+
+    /// Moves the clock on by `by`, and lets TTL remove what expired by then.
+    pub fn advance(&self, by: Duration) {
+        let now = {
+            let mut state = lock(&self.state);
+            state.clock_ms += by.as_millis() as i64;
+            state.clock_ms
+        };
+        for table in self.tables.values() {
+            table.store.expire_before(now / 1_000);
+        }
+    }
+
+    /// The event source mappings, in the model's order.
+    fn sources(&self) -> &[EventSource] {
+        &self.model.sources
+    }
+}
+
+/// Epoch milliseconds as EventBridge writes `time` (seconds, UTC).
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+/// The hub with its functions: what `demo`, `replay` and `serve` run.
+pub struct Hub {
+    core: Arc<Core>,
+    functions: BTreeMap<String, Runnable>,
+    /// How long an invocation may take.
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub")
+            .field("functions", &self.functions.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hub {
+    /// The hub over `core` with `functions` (by `stack/LogicalId`). Every function the
+    /// templates deploy must be given, and nothing else.
+    pub fn new(core: Arc<Core>, functions: BTreeMap<String, Runnable>) -> Result<Self, HubError> {
+        let deployed: Vec<&str> = core
+            .model
+            .functions
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        let missing: Vec<&str> = deployed
+            .iter()
+            .copied()
+            .filter(|name| !functions.contains_key(*name))
+            .collect();
+        let extra: Vec<&str> = functions
+            .keys()
+            .map(String::as_str)
+            .filter(|name| !deployed.contains(name))
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() {
+            return Err(HubError(format!(
+                "the templates and the functions the hub can run differ: deployed but not runnable {missing:?}; runnable but not deployed {extra:?}"
+            )));
+        }
+        for source in &core.model.sources {
+            if !matches!(functions.get(&source.function), Some(Runnable::Events(_))) {
+                return Err(HubError(format!(
+                    "{} reads {} but is not a function that takes event batches",
+                    source.function, source.arn
+                )));
+            }
+        }
+        Ok(Self {
+            core,
+            functions,
+            timeout: Duration::from_secs(30),
+        })
+    }
+
+    /// The HTTP function deployed as `name` (`stack/LogicalId`).
+    pub fn http(&self, name: &str) -> Option<Arc<dyn HttpFunction>> {
+        match self.functions.get(name) {
+            Some(Runnable::Http(function)) => Some(Arc::clone(function)),
+            _ => None,
+        }
+    }
+
+    /// The resources.
+    pub fn core(&self) -> &Arc<Core> {
+        &self.core
+    }
+
+    /// Runs every event source mapping until nothing is left to deliver (moving the clock to
+    /// the next visibility timeout when only hidden messages remain).
+    pub async fn run_until_idle(&self) -> Result<(), HubError> {
+        pump::run_until_idle(self).await
+    }
+
+    /// Records still waiting for a function (none after [`Hub::run_until_idle`]), by
+    /// mapping.
+    pub fn pending(&self) -> Vec<(String, usize)> {
+        pump::pending(self)
+    }
+}

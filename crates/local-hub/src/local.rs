@@ -1,0 +1,184 @@
+//! The Customer subsystem running locally: the hub with every function of the templates, the
+//! payment processor, and what the other systems send, behind a few calls (a customer's
+//! GraphQL request, the Restaurant subsystem's feed, the delivery system's messages) and
+//! [`LocalSubsystem::settle`], which runs everything until nothing is left to do.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::externals::Processor;
+use crate::hub::{BusEntry, Core, HttpFunction, Hub, HubError};
+use crate::subsystem::{self, Externals};
+
+/// The secret the local processor signs callbacks with.
+const WEBHOOK_SECRET: &str = "whsec_local_hub";
+
+/// The subsystem, running.
+pub struct LocalSubsystem {
+    /// The hub and the functions.
+    pub hub: Hub,
+    /// The payment processor.
+    pub processor: Processor,
+    graphql: Arc<dyn HttpFunction>,
+    webhook: Arc<dyn HttpFunction>,
+    bus: String,
+    delivery_topic: String,
+    upstream_account: String,
+}
+
+impl std::fmt::Debug for LocalSubsystem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalSubsystem")
+            .field("bus", &self.bus)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalSubsystem {
+    /// Reads the templates in `dir` (with `local-hub.json`) and starts everything.
+    pub async fn start(dir: &Path) -> Result<Self, HubError> {
+        let model = crate::load(dir).map_err(|e| HubError(e.to_string()))?;
+        let processor = Processor::start(WEBHOOK_SECRET).await;
+        let core = Core::new(model)?;
+        let externals = Externals {
+            processor_url: processor.url().to_string(),
+            webhook_secret: WEBHOOK_SECRET.to_string(),
+        };
+        let functions = subsystem::functions(&core, &externals)?;
+        let model = core.model();
+        let by_binary = |binary: &str| {
+            model
+                .functions
+                .iter()
+                .find(|f| f.binary == binary)
+                .map(|f| f.name.clone())
+                .ok_or_else(|| HubError(format!("the templates deploy no {binary}")))
+        };
+        let (graphql, webhook) = (
+            by_binary("order-bff-graphql")?,
+            by_binary("payment-ingress-webhook-gateway")?,
+        );
+        let delivery = by_binary("delivery-ingress-gateway")?;
+        let delivery_queue = model
+            .sources
+            .iter()
+            .find(|s| s.function == delivery)
+            .map(|s| s.arn.clone())
+            .ok_or_else(|| HubError("delivery-ingress-gateway reads no queue".into()))?;
+        let delivery_topic = model
+            .subscriptions
+            .iter()
+            .find(|s| s.endpoint == delivery_queue)
+            .map(|s| s.topic.clone())
+            .ok_or_else(|| HubError("no topic feeds the delivery queue".into()))?;
+        let bus = model
+            .deployment
+            .resources_of("AWS::Events::EventBus")
+            .next()
+            .map(|(_, _, r)| r.physical.reference.clone())
+            .ok_or_else(|| HubError("the templates deploy no bus".into()))?;
+        let upstream_account = std::fs::read_to_string(dir.join("local-hub.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+            .and_then(|config| {
+                config
+                    .get("upstreamAccount")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "111111111111".to_string());
+        let hub = Hub::new(Arc::clone(&core), functions)?;
+        let graphql = hub
+            .http(&graphql)
+            .ok_or_else(|| HubError("no GraphQL function".into()))?;
+        let webhook = hub
+            .http(&webhook)
+            .ok_or_else(|| HubError("no webhook function".into()))?;
+        Ok(Self {
+            hub,
+            processor,
+            graphql,
+            webhook,
+            bus,
+            delivery_topic,
+            upstream_account,
+        })
+    }
+
+    /// The bus's name.
+    pub fn bus(&self) -> &str {
+        &self.bus
+    }
+
+    /// A customer's GraphQL request to the BFF: the response's JSON (`data`, `errors`).
+    pub async fn graphql(
+        &self,
+        customer: &str,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, String> {
+        let body = serde_json::json!({"query": query, "variables": variables}).to_string();
+        let request = order_bff::api::request_for(Some(customer), &body)?;
+        let response = self.graphql.call(request).await;
+        let text = match response.body() {
+            lambda_http::Body::Text(text) => text.clone(),
+            lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        };
+        serde_json::from_str(&text)
+            .map_err(|e| format!("the BFF answered {}: {e}: {text}", response.status()))
+    }
+
+    /// An event of another subsystem (the Restaurant subsystem's feed), arriving on the bus
+    /// from its account with source `external`.
+    pub fn external_event(&self, event: &Value) -> Result<(), String> {
+        let entry = BusEntry {
+            source: "external".to_string(),
+            detail_type: event
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            detail: event.to_string(),
+            resources: Vec::new(),
+            account: Some(self.upstream_account.clone()),
+        };
+        self.hub
+            .core()
+            .put_events(&self.bus, &[entry])
+            .remove(0)
+            .map(|_| ())
+    }
+
+    /// A message of the delivery system on its topic.
+    pub fn delivery_message(&self, message: &Value) {
+        self.hub
+            .core()
+            .publish(&self.delivery_topic, &[message.to_string()]);
+    }
+
+    /// Runs every function until nothing is left: batches delivered, the processor's
+    /// callbacks posted, and the batches those caused.
+    pub async fn settle(&mut self) -> Result<(), HubError> {
+        loop {
+            self.hub.run_until_idle().await?;
+            if self
+                .processor
+                .deliver_callbacks(self.webhook.as_ref())
+                .await
+                == 0
+            {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Moves the hub's clock on (TTL expiry, the payment deadline), then settles.
+    pub async fn advance(&mut self, by: Duration) -> Result<(), HubError> {
+        self.hub.core().advance(by);
+        self.settle().await
+    }
+}
