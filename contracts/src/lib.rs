@@ -66,4 +66,5 @@ pub const CONTRACTS: &[Contract] = &[
     order::ORDER_CANCELLED,
     restaurant::RESTAURANT_MENU_PUBLISHED,
     restaurant::RESTAURANT_CLOSED,
+    restaurant::ORDER_ACCEPTED,
 ];

@@ -22,6 +22,29 @@ pub const RESTAURANT_CLOSED: Contract = Contract {
     direction: Direction::Consumed,
 };
 
+/// `order-accepted`, version 1: entity `acceptance`, an [`OrderAcceptanceV1`]: the restaurant
+/// took an order the Customer subsystem shared (`order-placed`) and will prepare it.
+pub const ORDER_ACCEPTED: Contract = Contract {
+    event_type: "order-accepted",
+    version: 1,
+    entity_field: "acceptance",
+    direction: Direction::Consumed,
+};
+
+/// A restaurant's acceptance of an order, version 1, as we read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct OrderAcceptanceV1 {
+    /// The order (the id it had in `order-placed`).
+    pub order_id: String,
+    /// The restaurant that accepted it.
+    pub restaurant_id: String,
+    /// When the restaurant expects it ready, epoch milliseconds, if it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_at: Option<i64>,
+}
+
 /// The external restaurant, version 1, as we read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

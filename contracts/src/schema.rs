@@ -14,6 +14,7 @@ pub fn event_schema(contract: &Contract) -> Value {
     let (entity_name, mut defs) = match contract.entity_field {
         "order" => entity::<order::OrderV1>(),
         "restaurant" => entity::<restaurant::RestaurantV1>(),
+        "acceptance" => entity::<restaurant::OrderAcceptanceV1>(),
         other => unreachable!("no entity type is registered for the field {other}"),
     };
     // What we publish carries the whole envelope; of what we read, we rely on the type and the

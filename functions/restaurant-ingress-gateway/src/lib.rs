@@ -1,7 +1,8 @@
 //! `restaurant-ingress-gateway`: the inter-subsystem ingress of the Customer subsystem. The
 //! hub routes the Restaurant subsystem's external events (source `external`) to the ingress
-//! stream; this gateway turns `restaurant-menu-published` into the internal `menu-updated` and
-//! `restaurant-closed` into `restaurant-unavailable`, published to the bus.
+//! stream; this gateway turns `restaurant-menu-published` into the internal `menu-updated`,
+//! `restaurant-closed` into `restaurant-unavailable` and `order-accepted` (the restaurant took
+//! an order) into the internal `order-accepted` keyed by the order, published to the bus.
 //!
 //! A tolerant reader: unknown fields are ignored, missing optional fields take defaults, and
 //! event types it does not know are filtered out, not faulted (the upstream subsystem may add
@@ -9,7 +10,9 @@
 
 use std::sync::Arc;
 
-use customer_contracts::restaurant::{RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED, RestaurantV1};
+use customer_contracts::restaurant::{
+    ORDER_ACCEPTED, OrderAcceptanceV1, RESTAURANT_CLOSED, RESTAURANT_MENU_PUBLISHED, RestaurantV1,
+};
 use lambda_stream::{
     Config, Delivered, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
     TypeFilter, Uow,
@@ -42,6 +45,17 @@ pub struct MenuItem {
 
 /// Maps an external restaurant event to an internal one.
 pub fn to_internal(uow: &Uow<()>) -> Result<Envelope, StepError> {
+    if uow.event.event_type() == ORDER_ACCEPTED.event_type {
+        // The order's own key, so the control service finds it with the order's other events.
+        let acceptance: OrderAcceptanceV1 = uow.event.field(ORDER_ACCEPTED.entity_field)?;
+        return Envelope::builder("order-accepted")
+            .id(uow.event.id())
+            .timestamp(uow.event.timestamp())
+            .partition_key(acceptance.order_id.clone())
+            .entity("acceptance", &acceptance)
+            .build()
+            .map_err(StepError::from);
+    }
     let restaurant: RestaurantV1 = uow.event.field(RESTAURANT_MENU_PUBLISHED.entity_field)?;
     let builder = match uow.event.event_type() {
         "restaurant-menu-published" => Envelope::builder("menu-updated").entity(
@@ -78,6 +92,7 @@ pub fn restaurant_updates(bus: Arc<dyn Publisher>) -> Pipeline<Delivered> {
         .on_types(TypeFilter::set([
             RESTAURANT_MENU_PUBLISHED.event_type,
             RESTAURANT_CLOSED.event_type,
+            ORDER_ACCEPTED.event_type,
         ]))
         .map(to_internal)
         .publish(bus, 2)

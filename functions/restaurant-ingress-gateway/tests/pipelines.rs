@@ -120,3 +120,53 @@ async fn the_sample_event_is_a_kinesis_event_the_gateway_handles() {
     assert_eq!(report.summary.pipelines[0].filtered, 1);
     assert_eq!(bus.envelopes()[0].event_type(), "menu-updated");
 }
+
+#[tokio::test]
+async fn an_order_the_restaurant_accepted_becomes_order_accepted_keyed_by_the_order() {
+    let bus = Arc::new(InMemoryPublisher::new());
+    let accepted = |id: &str, acceptance: serde_json::Value| {
+        Envelope::builder("order-accepted")
+            .id(id)
+            .timestamp(11)
+            .partition_key("r7")
+            .tag("source", "restaurant-order-egress-gateway")
+            .entity("acceptance", &acceptance)
+            .build()
+            .expect("valid")
+    };
+    let events = vec![
+        accepted("a1", json!({"orderId": "o-1", "restaurantId": "r7", "readyAt": 99, "extra": 1})),
+        accepted("a2", json!({"restaurantId": "r7"})),
+    ];
+    let report = handler(bus.clone(), Config::default())
+        .process(testing::kinesis_event(&events), Invocation::local())
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(states, vec![RecordState::Delivered, RecordState::Fault]);
+    let internal: Vec<Envelope> = bus
+        .envelopes()
+        .into_iter()
+        .filter(|e| e.event_type() != "fault")
+        .collect();
+    assert_eq!(internal.len(), 1);
+    assert_eq!(internal[0].event_type(), "order-accepted");
+    assert_eq!(internal[0].id(), "a1");
+    assert_eq!(internal[0].partition_key(), Some("o-1"), "the order's key, not the restaurant's");
+    let acceptance: customer_contracts::restaurant::OrderAcceptanceV1 =
+        internal[0].field("acceptance").expect("acceptance");
+    assert_eq!(acceptance.order_id, "o-1");
+    assert_eq!(acceptance.ready_at, Some(99));
+
+    use customer_contracts::compat::validate;
+    use customer_contracts::restaurant::ORDER_ACCEPTED;
+    use customer_contracts::schema::committed_schema;
+    let schema = committed_schema(&ORDER_ACCEPTED).expect("committed");
+    let verdicts: Vec<bool> = events
+        .iter()
+        .map(|event| {
+            let json: serde_json::Value = serde_json::from_str(&event.to_json()).expect("JSON");
+            validate(&schema, &json).is_empty()
+        })
+        .collect();
+    assert_eq!(verdicts, vec![true, false]);
+}
