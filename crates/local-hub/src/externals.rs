@@ -25,44 +25,53 @@ pub const CALLBACK_ATTEMPTS: usize = 5;
 pub struct Processor {
     endpoint: LocalEndpoint,
     secret: String,
-    /// Requests answered so far (their callbacks sent).
-    seen: usize,
+    /// Charges taken (answered 201) and not yet called back, with their idempotency keys.
+    accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>>,
     /// Charges made, by idempotency key (a repeated key charges nothing).
     charged: HashSet<String>,
     /// Callbacks the webhook took, and those it never took.
     pub callbacks: usize,
     /// Callbacks given up after [`CALLBACK_ATTEMPTS`].
     pub callbacks_failed: usize,
-    /// While true, the processor answers 503 and charges nothing (an outage).
-    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// How many more calls the processor answers 503 to, charging nothing (an outage).
+    outage: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Processor {
     /// Starts the processor on 127.0.0.1; it signs callbacks with `secret`.
     pub async fn start(secret: &str) -> Self {
-        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let outage = std::sync::Arc::clone(&down);
+        let outage = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let refusing = std::sync::Arc::clone(&outage);
+        let accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>> = std::sync::Arc::default();
+        let taking = std::sync::Arc::clone(&accepted);
         let endpoint = LocalEndpoint::start(move |request, _| {
-            if outage.load(std::sync::atomic::Ordering::SeqCst) {
+            let down = refusing
+                .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+            if down {
                 return Reply::status(503).body(r#"{"error":"unavailable"}"#);
             }
-            if request.header("idempotency-key").is_none() {
+            let Some(key) = request.header("idempotency-key") else {
                 return Reply::status(400).body(r#"{"error":"Idempotency-Key is required"}"#);
-            }
-            if serde_json::from_slice::<ChargeRequest>(&request.body).is_err() {
+            };
+            let Ok(charge) = serde_json::from_slice::<ChargeRequest>(&request.body) else {
                 return Reply::status(400).body(r#"{"error":"not a charge"}"#);
-            }
+            };
+            taking
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .push((key.to_string(), charge));
             Reply::status(201).body(r#"{"status":"pending"}"#)
         })
         .await;
         Self {
             endpoint,
             secret: secret.to_string(),
-            seen: 0,
+            accepted,
             charged: HashSet::new(),
             callbacks: 0,
             callbacks_failed: 0,
-            down,
+            outage,
         }
     }
 
@@ -71,9 +80,9 @@ impl Processor {
         self.endpoint.url()
     }
 
-    /// Starts or ends an outage.
-    pub fn set_down(&self, down: bool) {
-        self.down.store(down, std::sync::atomic::Ordering::SeqCst);
+    /// An outage: the next `calls` calls are answered 503 and charge nothing.
+    pub fn refuse_next(&self, calls: usize) {
+        self.outage.store(calls, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Charges received so far (each call, repeats included).
@@ -84,37 +93,33 @@ impl Processor {
     /// Posts the outcome of every new charge to `webhook`, signed; returns how many were
     /// posted.
     pub async fn deliver_callbacks(&mut self, webhook: &dyn HttpFunction) -> usize {
-        let requests = self.endpoint.requests();
-        let new = requests.len().saturating_sub(self.seen);
+        let taken: Vec<(String, ChargeRequest)> = std::mem::take(
+            &mut *self
+                .accepted
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
         let mut posted = 0;
-        for request in requests.iter().skip(self.seen) {
-            let Some(key) = request.header("idempotency-key").map(str::to_string) else {
-                continue;
-            };
-            let Ok(charge) = serde_json::from_slice::<ChargeRequest>(&request.body) else {
-                continue;
-            };
-            // Answered 503 during an outage: nothing was charged, no callback.
+        for (key, charge) in taken {
+            // A repeated key charges nothing the second time: no second callback.
             if !self.charged.insert(key) {
                 continue;
             }
             let body = outcome(&charge).to_string();
-            let mut taken = false;
+            let mut delivered = false;
             for _ in 0..CALLBACK_ATTEMPTS {
-                let status = webhook.call(self.signed(&body)).await.status();
-                if status.is_success() {
-                    taken = true;
+                if webhook.call(self.signed(&body)).await.status().is_success() {
+                    delivered = true;
                     break;
                 }
             }
-            if taken {
+            if delivered {
                 self.callbacks += 1;
             } else {
                 self.callbacks_failed += 1;
             }
             posted += 1;
         }
-        self.seen += new;
         posted
     }
 

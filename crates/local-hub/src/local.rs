@@ -16,6 +16,15 @@ use crate::subsystem::{self, Externals};
 /// The secret the local processor signs callbacks with.
 const WEBHOOK_SECRET: &str = "whsec_local_hub";
 
+/// Faults to inject when starting.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// The function (`stack/LogicalId`) that fails the first record it gets twice.
+    pub fail_first_record_twice: Option<String>,
+    /// Keep every event put on the bus (for traces).
+    pub keep_log: bool,
+}
+
 /// The subsystem, running.
 pub struct LocalSubsystem {
     /// The hub and the functions.
@@ -40,6 +49,11 @@ impl std::fmt::Debug for LocalSubsystem {
 impl LocalSubsystem {
     /// Reads the templates in `dir` (with `local-hub.json`) and starts everything.
     pub async fn start(dir: &Path) -> Result<Self, HubError> {
+        Self::start_with(dir, StartOptions::default()).await
+    }
+
+    /// As [`LocalSubsystem::start`], with faults injected.
+    pub async fn start_with(dir: &Path, options: StartOptions) -> Result<Self, HubError> {
         let model = crate::load(dir).map_err(|e| HubError(e.to_string()))?;
         let processor = Processor::start(WEBHOOK_SECRET).await;
         let core = Core::new(model)?;
@@ -47,7 +61,17 @@ impl LocalSubsystem {
             processor_url: processor.url().to_string(),
             webhook_secret: WEBHOOK_SECRET.to_string(),
         };
-        let functions = subsystem::functions(&core, &externals)?;
+        let mut functions = subsystem::functions(&core, &externals)?;
+        if let Some(name) = &options.fail_first_record_twice {
+            let Some(crate::hub::Runnable::Events(inner)) = functions.get(name).cloned() else {
+                return Err(HubError(format!("{name} is not a function that takes event batches")));
+            };
+            let wrapped = crate::hub::inject::FailFirstRecordTwice::new(inner);
+            functions.insert(name.clone(), crate::hub::Runnable::Events(Arc::new(wrapped)));
+        }
+        if options.keep_log {
+            core.keep_log();
+        }
         let model = core.model();
         let by_binary = |binary: &str| {
             model

@@ -4,7 +4,8 @@
 //! placed ──payment-authorized──▶ paid ──order-accepted──▶ confirmed ──delivery-out-for-delivery──▶
 //!   │                                                        out for delivery ──delivery-delivered──▶ delivered
 //!   ├──payment-declined──▶ cancelled
-//!   └──(no payment before the deadline: order-placed-expired)──▶ expired
+//!   └──(no payment before the deadline: order-placed-expired)──▶ expired, unless the customer
+//!      cancelled it (their `order-cancelled`)
 //! ```
 //!
 //! The rules read *which* events an order has, never the order they came in: events arrive in
@@ -15,8 +16,9 @@ use lambda_stream::Envelope;
 use lambda_stream_aws::event_store::Emit;
 
 /// The events the control service collects.
-pub const COLLECTED_TYPES: [&str; 6] = [
+pub const COLLECTED_TYPES: [&str; 7] = [
     "order-placed",
+    "order-cancelled",
     "payment-authorized",
     "payment-declined",
     "order-accepted",
@@ -37,6 +39,8 @@ pub struct Facts {
     pub accepted: bool,
     /// `delivery-delivered`.
     pub delivered: bool,
+    /// `order-cancelled` by the customer (the service's own are not collected).
+    pub cancelled: bool,
     /// `order-placed-expired`: the payment deadline passed.
     pub payment_deadline_passed: bool,
 }
@@ -52,6 +56,7 @@ impl Facts {
                 "payment-declined" => facts.declined = true,
                 "order-accepted" => facts.accepted = true,
                 "delivery-delivered" => facts.delivered = true,
+                "order-cancelled" => facts.cancelled = true,
                 "order-placed-expired" => {
                     facts.placed = true;
                     facts.payment_deadline_passed = true;
@@ -71,7 +76,7 @@ impl Facts {
             ("delivered", confirmed && self.delivered),
             (
                 "expired",
-                self.payment_deadline_passed && !self.paid && !self.declined,
+                self.payment_deadline_passed && !self.paid && !self.declined && !self.cancelled,
             ),
         ]
         .into_iter()
@@ -159,6 +164,15 @@ mod tests {
             facts(|f| {
                 f.placed = true;
                 f.paid = true;
+                f.payment_deadline_passed = true
+            })
+            .is_empty()
+        );
+        // An order the customer cancelled does not expire.
+        assert!(
+            facts(|f| {
+                f.placed = true;
+                f.cancelled = true;
                 f.payment_deadline_passed = true
             })
             .is_empty()

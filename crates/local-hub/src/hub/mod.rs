@@ -7,6 +7,7 @@
 pub mod bus;
 pub mod events;
 pub mod function;
+pub mod inject;
 pub mod publishers;
 mod pump;
 pub mod resources;
@@ -65,6 +66,21 @@ struct State {
     /// Per mapping, per shard: the next record, the attempts at it and a bisected batch size.
     cursors: Vec<Vec<Cursor>>,
     stats: Stats,
+    /// Every event put on a bus, when kept ([`Core::keep_log`]).
+    log: Option<Vec<Logged>>,
+}
+
+/// An event as the bus took it, for traces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logged {
+    /// The hub's clock then, epoch milliseconds.
+    pub at_ms: i64,
+    /// `detail-type`.
+    pub detail_type: String,
+    /// `source`.
+    pub source: String,
+    /// The detail's `partitionKey`, if any.
+    pub partition_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -197,6 +213,7 @@ impl Core {
                 sinks: BTreeMap::new(),
                 cursors,
                 stats: Stats::default(),
+                log: None,
             }),
         }))
     }
@@ -369,6 +386,17 @@ impl Core {
         for message in messages {
             self.publish_to_topic(&mut state, arn, message);
         }
+    }
+
+    /// Keeps every event put on a bus from now on (for traces; off by default, as a long
+    /// replay would keep them all).
+    pub fn keep_log(&self) {
+        lock(&self.state).log.get_or_insert_with(Vec::new);
+    }
+
+    /// The events kept since [`Core::keep_log`].
+    pub fn log(&self) -> Vec<Logged> {
+        lock(&self.state).log.clone().unwrap_or_default()
     }
 
     /// What targets outside the subsystem received, by ARN.
