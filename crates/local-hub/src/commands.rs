@@ -77,3 +77,41 @@ pub(crate) fn routes(
     }
     ExitCode::SUCCESS
 }
+
+/// The runtime the hub runs on: two workers, so that the local processor's endpoint answers
+/// while a function waits for it.
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// `demo`: the scenario, its traces and summary; exit 1 when anything is unaccounted for.
+pub(crate) fn demo(templates: &Path, customers: usize, seed: u64, faults: bool) -> ExitCode {
+    let scenario = local_hub::demo::Scenario {
+        seed,
+        customers,
+        faults,
+    };
+    let report = runtime().and_then(|runtime| {
+        runtime
+            .block_on(local_hub::demo::run(templates, &scenario))
+            .map_err(|e| e.to_string())
+    });
+    match report {
+        Ok(report) => {
+            local_hub::demo::print(&report);
+            if report.unaccounted == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}

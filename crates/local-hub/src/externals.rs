@@ -42,11 +42,16 @@ impl Processor {
     pub async fn start(secret: &str) -> Self {
         let outage = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let refusing = std::sync::Arc::clone(&outage);
-        let accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>> = std::sync::Arc::default();
+        let accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>> =
+            std::sync::Arc::default();
         let taking = std::sync::Arc::clone(&accepted);
         let endpoint = LocalEndpoint::start(move |request, _| {
             let down = refusing
-                .fetch_update(std::sync::atomic::Ordering::SeqCst, std::sync::atomic::Ordering::SeqCst, |n| n.checked_sub(1))
+                .fetch_update(
+                    std::sync::atomic::Ordering::SeqCst,
+                    std::sync::atomic::Ordering::SeqCst,
+                    |n| n.checked_sub(1),
+                )
                 .is_ok();
             if down {
                 return Reply::status(503).body(r#"{"error":"unavailable"}"#);
@@ -82,7 +87,8 @@ impl Processor {
 
     /// An outage: the next `calls` calls are answered 503 and charge nothing.
     pub fn refuse_next(&self, calls: usize) {
-        self.outage.store(calls, std::sync::atomic::Ordering::SeqCst);
+        self.outage
+            .store(calls, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Charges received so far (each call, repeats included).

@@ -4,6 +4,7 @@
 //! targets, event source mappings, subscriptions); [`routes`] tells where each event goes and
 //! checks that against what the subsystem documents.
 
+pub mod demo;
 pub mod externals;
 pub mod hub;
 pub mod local;

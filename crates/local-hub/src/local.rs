@@ -64,10 +64,15 @@ impl LocalSubsystem {
         let mut functions = subsystem::functions(&core, &externals)?;
         if let Some(name) = &options.fail_first_record_twice {
             let Some(crate::hub::Runnable::Events(inner)) = functions.get(name).cloned() else {
-                return Err(HubError(format!("{name} is not a function that takes event batches")));
+                return Err(HubError(format!(
+                    "{name} is not a function that takes event batches"
+                )));
             };
             let wrapped = crate::hub::inject::FailFirstRecordTwice::new(inner);
-            functions.insert(name.clone(), crate::hub::Runnable::Events(Arc::new(wrapped)));
+            functions.insert(
+                name.clone(),
+                crate::hub::Runnable::Events(Arc::new(wrapped)),
+            );
         }
         if options.keep_log {
             core.keep_log();

@@ -17,6 +17,23 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The food-delivery scenario through the whole subsystem, with a trace per order and a
+    /// summary; exits 1 if any record is unaccounted for.
+    Demo {
+        /// The templates folder (with local-hub.json).
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
+        /// How many customers (one order each).
+        #[arg(long, default_value_t = 20)]
+        customers: usize,
+        /// The seed: the same seed gives the same orders.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// Inject faults: a payment processor outage, a malformed restaurant event, and the
+        /// control service's listener failing a record twice.
+        #[arg(long)]
+        faults: bool,
+    },
     /// For each event the hub documents (or one given), the rules it matches, their targets
     /// and the functions reading them.
     Routes {
@@ -45,6 +62,12 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
+        Command::Demo {
+            templates,
+            customers,
+            seed,
+            faults,
+        } => commands::demo(&templates, customers, seed, faults),
         Command::Routes {
             templates,
             expected,

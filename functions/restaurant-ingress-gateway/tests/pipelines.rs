@@ -135,7 +135,10 @@ async fn an_order_the_restaurant_accepted_becomes_order_accepted_keyed_by_the_or
             .expect("valid")
     };
     let events = vec![
-        accepted("a1", json!({"orderId": "o-1", "restaurantId": "r7", "readyAt": 99, "extra": 1})),
+        accepted(
+            "a1",
+            json!({"orderId": "o-1", "restaurantId": "r7", "readyAt": 99, "extra": 1}),
+        ),
         accepted("a2", json!({"restaurantId": "r7"})),
     ];
     let report = handler(bus.clone(), Config::default())
@@ -151,7 +154,11 @@ async fn an_order_the_restaurant_accepted_becomes_order_accepted_keyed_by_the_or
     assert_eq!(internal.len(), 1);
     assert_eq!(internal[0].event_type(), "order-accepted");
     assert_eq!(internal[0].id(), "a1");
-    assert_eq!(internal[0].partition_key(), Some("o-1"), "the order's key, not the restaurant's");
+    assert_eq!(
+        internal[0].partition_key(),
+        Some("o-1"),
+        "the order's key, not the restaurant's"
+    );
     let acceptance: customer_contracts::restaurant::OrderAcceptanceV1 =
         internal[0].field("acceptance").expect("acceptance");
     assert_eq!(acceptance.order_id, "o-1");

@@ -265,6 +265,15 @@ impl Core {
                     .put_by_type
                     .entry(entry.detail_type.clone())
                     .or_default() += 1;
+                let at_ms = state.clock_ms;
+                if let Some(log) = &mut state.log {
+                    log.push(Logged {
+                        at_ms,
+                        detail_type: entry.detail_type.clone(),
+                        source: entry.source.clone(),
+                        partition_key: event["detail"]["partitionKey"].as_str().map(str::to_string),
+                    });
+                }
                 let matched = rules.matching(&event);
                 if matched.is_empty() {
                     state.stats.unrouted += 1;
@@ -534,6 +543,18 @@ impl Hub {
     /// the next visibility timeout when only hidden messages remain).
     pub async fn run_until_idle(&self) -> Result<(), HubError> {
         pump::run_until_idle(self).await
+    }
+
+    /// Messages on queues no function reads (on-failure destinations, dead-letter queues):
+    /// kept there for a replay.
+    pub fn parked(&self) -> usize {
+        let state = lock(&self.core.state);
+        state
+            .queues
+            .values()
+            .filter(|q| !self.core.model.sources.iter().any(|s| s.arn == q.arn))
+            .map(|q| q.messages.len())
+            .sum()
     }
 
     /// Records still waiting for a function (none after [`Hub::run_until_idle`]), by
