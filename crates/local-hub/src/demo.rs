@@ -105,7 +105,11 @@ pub struct Report {
     pub wall: Duration,
 }
 
-const RESTAURANTS: &[(&str, &str, &[(&str, &str, i64)])] = &[
+/// A dish: id, name, price in cents.
+type Dish = (&'static str, &'static str, i64);
+
+/// The restaurants: id, name, menu.
+const RESTAURANTS: &[(&str, &str, &[Dish])] = &[
     (
         "r1",
         "Luigi's",
