@@ -165,9 +165,11 @@ impl Table {
     }
 }
 
-/// A stream record of a table change, with its place in the hub's stream.
+/// A stream record of a table change, with its place in the hub's stream and an `eventID` of
+/// its own (functions use it as the id of the event they derive from the change).
 pub fn table_record(mut record: Value, stream_arn: &str, sequence: u64) -> Value {
     record["eventSourceARN"] = json!(stream_arn);
+    record["eventID"] = json!(format!("{sequence:032x}"));
     if let Some(dynamodb) = record.get_mut("dynamodb") {
         dynamodb["SequenceNumber"] = json!(sequence.to_string());
     }
