@@ -103,7 +103,7 @@ pub(crate) fn demo(templates: &Path, customers: usize, seed: u64, faults: bool) 
     match report {
         Ok(report) => {
             local_hub::demo::print(&report);
-            if report.unaccounted == 0 {
+            if report.accounting.unaccounted == 0 {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::from(1)
@@ -111,6 +111,59 @@ pub(crate) fn demo(templates: &Path, customers: usize, seed: u64, faults: bool) 
         }
         Err(error) => {
             eprintln!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `replay FILE`: the file through the subsystem, the summary; exit 1 when anything is
+/// unaccounted for or a line was refused.
+pub(crate) fn replay(templates: &Path, file: &Path) -> ExitCode {
+    let replayed = runtime().and_then(|runtime| {
+        runtime
+            .block_on(local_hub::replay::replay(templates, file, true))
+            .map_err(|e| e.to_string())
+    });
+    match replayed {
+        Ok(replayed) => {
+            local_hub::summary::print(&replayed.stats, &replayed.accounting);
+            for refused in replayed.refused.iter().take(20) {
+                println!("refused: {refused}");
+            }
+            let seconds = replayed.wall.as_secs_f64();
+            println!(
+                "{} lines in {seconds:.1} s: {:.0} events put on the bus per second ({} in all, the subsystem's own included)",
+                replayed.lines,
+                replayed.stats.put as f64 / seconds,
+                replayed.stats.put
+            );
+            if replayed.accounting.unaccounted == 0 && replayed.refused.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `sample FILE`: events to replay.
+pub(crate) fn sample(file: &Path, events: usize, seed: u64) -> ExitCode {
+    let written = std::fs::File::create(file).and_then(|f| {
+        let mut out = std::io::BufWriter::new(f);
+        local_hub::replay::sample(&mut out, events, seed)?;
+        std::io::Write::flush(&mut out)
+    });
+    match written {
+        Ok(()) => {
+            println!("{events} events written to {}", file.display());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("{}: {error}", file.display());
             ExitCode::from(2)
         }
     }

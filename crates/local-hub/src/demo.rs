@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::externals::{DECLINED_CARD, delivery_status, menu_published};
 use crate::hub::{HubError, Stats};
+
 use crate::local::{LocalSubsystem, StartOptions};
 
 /// How an order of the scenario ends.
@@ -86,21 +87,10 @@ pub struct Report {
     pub traces: BTreeMap<String, Vec<String>>,
     /// The hub's counts.
     pub stats: Stats,
-    /// Records not accounted for (must be 0): left undelivered, dropped after retries with
-    /// no destination, refused by a target, or matched by no rule.
-    pub unaccounted: usize,
-    /// Why, when `unaccounted` is not 0.
-    pub unaccounted_detail: Vec<String>,
-    /// Notifications the notification system received.
-    pub notifications: usize,
-    /// Events shared with the Order subsystem's bus.
-    pub shared: usize,
-    /// Fault events in the fault log.
-    pub faults: usize,
+    /// Where every record went.
+    pub accounting: crate::summary::Accounting,
     /// Calls the processor received, and callbacks it posted.
     pub processor: (usize, usize),
-    /// Records on on-failure and dead-letter queues (kept for a replay).
-    pub parked: usize,
     /// How long it took.
     pub wall: Duration,
 }
@@ -277,47 +267,13 @@ pub async fn run(dir: &Path, scenario: &Scenario) -> Result<Report, HubError> {
             traces.entry(key).or_default().push(logged.detail_type);
         }
     }
-    let sinks = core.sinks();
-    let count_where = |needle: &str| -> usize {
-        sinks
-            .iter()
-            .filter(|(arn, _)| arn.contains(needle))
-            .map(|(_, items)| items.len())
-            .sum()
-    };
-    let mut unaccounted_detail = Vec::new();
-    for (function, waiting) in local.hub.pending() {
-        if waiting > 0 {
-            unaccounted_detail.push(format!("{function}: {waiting} records never delivered"));
-        }
-    }
-    for (function, dropped) in &stats.discarded {
-        unaccounted_detail.push(format!(
-            "{function}: {dropped} records dropped after the retries"
-        ));
-    }
-    for failure in &stats.target_failures {
-        unaccounted_detail.push(format!("a target refused an event: {failure}"));
-    }
-    if stats.unrouted > 0 {
-        unaccounted_detail.push(format!("{} events matched no rule", stats.unrouted));
-    }
-    let unaccounted = local.hub.pending().iter().map(|(_, n)| n).sum::<usize>()
-        + stats.discarded.values().sum::<usize>()
-        + stats.target_failures.len()
-        + stats.unrouted;
-    let parked = local.hub.parked();
+    let accounting = crate::summary::account(&local.hub);
     Ok(Report {
         orders,
         traces,
-        notifications: count_where(":sns:"),
-        shared: count_where(":event-bus/"),
-        faults: count_where(":log-group:"),
         processor: (local.processor.calls(), local.processor.callbacks),
-        parked,
         stats,
-        unaccounted,
-        unaccounted_detail,
+        accounting,
         wall: started.elapsed(),
     })
 }
@@ -336,44 +292,11 @@ pub fn print(report: &Report) {
             trace.join(" → ")
         );
     }
-    println!("\nEvents on the bus, by type:");
-    for (kind, count) in &report.stats.put_by_type {
-        println!("  {kind:<28} {count:>6}");
-    }
-    println!("  {:<28} {:>6}", "(all)", report.stats.put);
+    println!();
+    crate::summary::print(&report.stats, &report.accounting);
     println!(
-        "\n{:<42} {:>11} {:>8} {:>9} {:>13} {:>8} {:>7}",
-        "function", "invocations", "records", "delivered", "item failures", "retried", "faults"
+        "payment processor: {} calls, {} callbacks",
+        report.processor.0, report.processor.1
     );
-    for (function, f) in &report.stats.functions {
-        println!(
-            "{:<42} {:>11} {:>8} {:>9} {:>13} {:>8} {:>7}",
-            function,
-            f.invocations,
-            f.records,
-            f.delivered,
-            f.batch_item_failures,
-            f.retried_records,
-            f.faults
-        );
-    }
-    let failed_invocations: usize = report
-        .stats
-        .functions
-        .values()
-        .map(|f| f.failed_invocations)
-        .sum();
-    println!(
-        "\nnotifications sent: {}; events shared with the Order subsystem: {}; processor calls: {}, callbacks: {}",
-        report.notifications, report.shared, report.processor.0, report.processor.1
-    );
-    println!(
-        "fault events: {}; failed invocations: {failed_invocations}; records parked on on-failure or dead-letter queues: {}",
-        report.faults, report.parked
-    );
-    println!("events unaccounted for: {}", report.unaccounted);
-    for detail in &report.unaccounted_detail {
-        println!("  {detail}");
-    }
     println!("wall time: {:.0} ms", report.wall.as_secs_f64() * 1_000.0);
 }

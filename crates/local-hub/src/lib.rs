@@ -9,8 +9,10 @@ pub mod externals;
 pub mod hub;
 pub mod local;
 pub mod model;
+pub mod replay;
 pub mod routes;
 pub mod subsystem;
+pub mod summary;
 pub mod template;
 
 use std::path::Path;

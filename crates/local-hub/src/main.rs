@@ -34,6 +34,27 @@ enum Command {
         #[arg(long)]
         faults: bool,
     },
+    /// Replays a JSON-lines file of envelopes onto the bus through the whole subsystem, with
+    /// a progress bar and the demo's summary; exits 1 if any record is unaccounted for.
+    Replay {
+        /// The file: one envelope per line.
+        file: PathBuf,
+        /// The templates folder (with local-hub.json).
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
+    },
+    /// Writes a JSON-lines file of the subsystem's events to replay (orders placed, paid,
+    /// accepted, on their way, delivered).
+    Sample {
+        /// The file to write.
+        file: PathBuf,
+        /// How many events.
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+        /// The seed.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// For each event the hub documents (or one given), the rules it matches, their targets
     /// and the functions reading them.
     Routes {
@@ -74,6 +95,8 @@ fn main() -> ExitCode {
             check,
             event,
         } => commands::routes(&templates, &expected, check, event.as_deref()),
+        Command::Replay { file, templates } => commands::replay(&templates, &file),
+        Command::Sample { file, events, seed } => commands::sample(&file, events, seed),
         Command::TestPattern { pattern, event } => event_pattern::test_pattern(&pattern, &event),
     }
 }

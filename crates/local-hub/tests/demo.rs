@@ -144,14 +144,14 @@ fn check(report: &Report, faults: bool) {
     );
     assert_eq!(function("delivery-ingress-gateway/Function").records, 2 * d);
     assert_eq!(
-        report.faults,
+        report.accounting.faults,
         usize::from(faults),
         "fault events in the fault log"
     );
 
-    assert_eq!(report.notifications, n + d + p + x);
+    assert_eq!(report.accounting.notifications, n + d + p + x);
     assert_eq!(
-        report.shared,
+        report.accounting.shared,
         n + x + c,
         "order-placed and order-cancelled to the Order subsystem"
     );
@@ -160,8 +160,12 @@ fn check(report: &Report, faults: bool) {
         report.processor,
         (d + p + x + if faults { 2 } else { 0 }, d + p + x)
     );
-    assert_eq!(report.unaccounted, 0, "{:?}", report.unaccounted_detail);
-    assert_eq!(report.parked, 0);
+    assert_eq!(
+        report.accounting.unaccounted, 0,
+        "{:?}",
+        report.accounting.detail
+    );
+    assert_eq!(report.accounting.parked, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

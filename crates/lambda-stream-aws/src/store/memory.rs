@@ -3,7 +3,7 @@
 //! the table's change stream as a Lambda DynamoDB event, so a trigger can be fed what a
 //! listener wrote.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use futures::FutureExt;
@@ -20,6 +20,14 @@ use crate::dynamodb::WriteOutcome;
 pub struct InMemoryStore {
     items: Mutex<BTreeMap<Key, Value>>,
     changes: Mutex<Vec<Change>>,
+    /// Per attribute queried so far: value → the keys of the items holding it, kept up to
+    /// date by every write, so a query (an index, as DynamoDB's) does not scan the table.
+    indexes: Mutex<BTreeMap<String, BTreeMap<String, BTreeSet<Key>>>>,
+}
+
+/// The attribute's value as an index holds it (strings only, as the tables' indexes).
+fn indexed<'a>(item: &'a Value, attribute: &str) -> Option<&'a str> {
+    item.get(attribute).and_then(Value::as_str)
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -64,14 +72,46 @@ impl InMemoryStore {
         let mut changes = lock(&self.changes);
         for key in &expired {
             if let Some(old) = items.remove(key) {
+                self.reindex(key, Some(&old), None);
                 changes.push(Change::remove(key.to_json(), old).by_ttl());
             }
         }
         expired.len()
     }
 
+    /// Moves `key` in every index from what `old` held to what `new` holds.
+    fn reindex(&self, key: &Key, old: Option<&Value>, new: Option<&Value>) {
+        let mut indexes = lock(&self.indexes);
+        for (attribute, index) in indexes.iter_mut() {
+            let before = old.and_then(|item| indexed(item, attribute));
+            let after = new.and_then(|item| indexed(item, attribute));
+            if before == after {
+                continue;
+            }
+            if let Some(value) = before
+                && let Some(keys) = index.get_mut(value)
+            {
+                keys.remove(key);
+                if keys.is_empty() {
+                    index.remove(value);
+                }
+            }
+            if let Some(value) = after {
+                index
+                    .entry(value.to_string())
+                    .or_default()
+                    .insert(key.clone());
+            }
+        }
+    }
+
     fn write(&self, key: Key, item: Value) {
-        let old = lock(&self.items).insert(key.clone(), item.clone());
+        let old = {
+            let mut items = lock(&self.items);
+            let old = items.insert(key.clone(), item.clone());
+            self.reindex(&key, old.as_ref(), Some(&item));
+            old
+        };
         let change = match old {
             Some(old) => Change::modify(key.to_json(), item, old),
             None => Change::insert(key.to_json(), item),
@@ -148,11 +188,24 @@ impl Store for InMemoryStore {
     fn query(&self, query: Query) -> BoxFuture<'_, Result<Vec<Value>, StepError>> {
         async move {
             let items = lock(&self.items);
-            let mut found: Vec<Value> = items
-                .values()
-                .filter(|item| {
-                    item.get(&query.attribute).and_then(Value::as_str) == Some(query.value.as_str())
-                })
+            let mut indexes = lock(&self.indexes);
+            let index = indexes.entry(query.attribute.clone()).or_insert_with(|| {
+                let mut index: BTreeMap<String, BTreeSet<Key>> = BTreeMap::new();
+                for (key, item) in items.iter() {
+                    if let Some(value) = indexed(item, &query.attribute) {
+                        index
+                            .entry(value.to_string())
+                            .or_default()
+                            .insert(key.clone());
+                    }
+                }
+                index
+            });
+            let keys = index.get(&query.value).cloned().unwrap_or_default();
+            drop(indexes);
+            let mut found: Vec<Value> = keys
+                .iter()
+                .filter_map(|key| items.get(key))
                 .filter(|item| {
                     query.sk_prefix.as_deref().is_none_or(|prefix| {
                         item.get("sk")
@@ -174,7 +227,12 @@ impl Store for InMemoryStore {
 
     fn delete(&self, key: Key) -> BoxFuture<'_, Result<(), StepError>> {
         async move {
-            let old = lock(&self.items).remove(&key);
+            let old = {
+                let mut items = lock(&self.items);
+                let old = items.remove(&key);
+                self.reindex(&key, old.as_ref(), None);
+                old
+            };
             if let Some(old) = old {
                 lock(&self.changes).push(Change::remove(key.to_json(), old));
             }
@@ -189,6 +247,48 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[tokio::test]
+    async fn a_query_follows_every_write_update_delete_and_expiry() {
+        let store = InMemoryStore::new();
+        let query = |value: &str| Query {
+            index: None,
+            attribute: "data".into(),
+            value: value.into(),
+            sk_prefix: None,
+        };
+        let keys = |items: Vec<Value>| -> Vec<String> {
+            items
+                .iter()
+                .map(|i| i["pk"].as_str().unwrap_or_default().to_string())
+                .collect()
+        };
+        store
+            .put(json!({"pk": "e1", "sk": "EVENT", "data": "o1"}))
+            .await
+            .expect("ok");
+        // Indexed from the first query on.
+        assert_eq!(keys(store.query(query("o1")).await.expect("ok")), ["e1"]);
+        store
+            .put(json!({"pk": "e2", "sk": "EVENT", "data": "o1", "ttl": 5}))
+            .await
+            .expect("ok");
+        store
+            .put(json!({"pk": "e1", "sk": "EVENT", "data": "o2"}))
+            .await
+            .expect("ok");
+        assert_eq!(keys(store.query(query("o1")).await.expect("ok")), ["e2"]);
+        assert_eq!(keys(store.query(query("o2")).await.expect("ok")), ["e1"]);
+        store.expire_before(6);
+        assert!(store.query(query("o1")).await.expect("ok").is_empty());
+        store.delete(Key::new("e1", "EVENT")).await.expect("ok");
+        assert!(store.query(query("o2")).await.expect("ok").is_empty());
+        store
+            .update_if_newer(Key::new("e3", "EVENT"), json!({"data": "o2"}), 1)
+            .await
+            .expect("ok");
+        assert_eq!(keys(store.query(query("o2")).await.expect("ok")), ["e3"]);
+    }
 
     #[tokio::test]
     async fn conditions_ttl_queries_and_the_stream_behave_like_the_table() {

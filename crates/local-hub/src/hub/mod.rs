@@ -63,6 +63,10 @@ struct State {
     /// Where targets outside the subsystem received what (log groups, the lake, other
     /// subsystems' buses, topics nobody in the subsystem reads), by ARN.
     sinks: BTreeMap<String, Vec<Value>>,
+    /// How many items each of those received (kept even when their contents are not).
+    sink_counts: BTreeMap<String, usize>,
+    /// Keep what sinks receive (off for long replays: counted only).
+    keep_sinks: bool,
     /// Per mapping, per shard: the next record, the attempts at it and a bisected batch size.
     cursors: Vec<Vec<Cursor>>,
     stats: Stats,
@@ -211,6 +215,8 @@ impl Core {
                 streams,
                 queues,
                 sinks: BTreeMap::new(),
+                sink_counts: BTreeMap::new(),
+                keep_sinks: true,
                 cursors,
                 stats: Stats::default(),
                 log: None,
@@ -330,9 +336,30 @@ impl Core {
             self.publish_to_topic(state, arn, &input);
             return Ok(());
         }
-        let value = serde_json::from_str(&input).unwrap_or(Value::String(input));
-        state.sinks.entry(arn.to_string()).or_default().push(value);
+        Self::sink(state, arn, &input);
         Ok(())
+    }
+
+    /// A target outside the subsystem received `input`.
+    fn sink(state: &mut State, arn: &str, input: &str) {
+        *state.sink_counts.entry(arn.to_string()).or_default() += 1;
+        if state.keep_sinks {
+            let value = serde_json::from_str(input).unwrap_or(Value::String(input.to_string()));
+            state.sinks.entry(arn.to_string()).or_default().push(value);
+        }
+    }
+
+    /// From now on, only count what targets outside the subsystem receive (a long replay
+    /// would keep every event the lake gets).
+    pub fn count_sinks_only(&self) {
+        let mut state = lock(&self.state);
+        state.keep_sinks = false;
+        state.sinks.clear();
+    }
+
+    /// How many items each target outside the subsystem received, by ARN.
+    pub fn sink_counts(&self) -> BTreeMap<String, usize> {
+        lock(&self.state).sink_counts.clone()
     }
 
     fn send(state: &mut State, queue: &str, body: String) {
@@ -362,8 +389,7 @@ impl Core {
             .filter(|s| s.protocol == "sqs" && state.queues.contains_key(&s.endpoint))
             .collect();
         if queues.is_empty() {
-            let value = serde_json::from_str(message).unwrap_or(Value::String(message.to_string()));
-            state.sinks.entry(arn.to_string()).or_default().push(value);
+            Self::sink(state, arn, message);
             return;
         }
         let time = rfc3339(state.clock_ms);

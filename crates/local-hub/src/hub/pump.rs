@@ -59,6 +59,7 @@ pub(super) async fn run_until_idle(hub: &Hub) -> Result<(), HubError> {
             continue;
         }
         if !wake(&hub.core) {
+            compact(&hub.core);
             return Ok(());
         }
     }
@@ -383,4 +384,39 @@ pub(super) fn pending(hub: &Hub) -> Vec<(String, usize)> {
             (source.function.clone(), waiting)
         })
         .collect()
+}
+
+/// Drops the stream records every mapping reading them has passed (as Kinesis's retention
+/// would, sooner), so a long run holds only what is still to be read.
+fn compact(core: &Core) {
+    let mut state = lock(&core.state);
+    let state = &mut *state;
+    let arns: Vec<String> = state.streams.keys().cloned().collect();
+    for arn in arns {
+        let readers: Vec<usize> = core
+            .sources()
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.arn == arn)
+            .map(|(i, _)| i)
+            .collect();
+        let Some(stream) = state.streams.get_mut(&arn) else {
+            continue;
+        };
+        for (shard, records) in stream.shards.iter_mut().enumerate() {
+            let done = readers
+                .iter()
+                .map(|i| state.cursors[*i][shard].next)
+                .min()
+                .unwrap_or(records.len())
+                .min(records.len());
+            if done == 0 {
+                continue;
+            }
+            records.drain(..done);
+            for i in &readers {
+                state.cursors[*i][shard].next -= done;
+            }
+        }
+    }
 }
