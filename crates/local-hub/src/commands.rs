@@ -168,3 +168,37 @@ pub(crate) fn sample(file: &Path, events: usize, seed: u64) -> ExitCode {
         }
     }
 }
+
+/// `serve`: the subsystem behind a local PutEvents endpoint, until interrupted.
+pub(crate) fn serve(templates: &Path, port: u16) -> ExitCode {
+    let served = runtime().and_then(|runtime| {
+        runtime.block_on(async {
+            let mut local = local_hub::local::LocalSubsystem::start(templates)
+                .await
+                .map_err(|e| e.to_string())?;
+            let address = local_hub::serve::start(std::sync::Arc::clone(local.hub.core()), &format!("127.0.0.1:{port}"))
+                .await
+                .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
+            println!("the local hub listens on http://{address} (bus {}):", local.bus());
+            println!("  AWS_ENDPOINT_URL=http://{address} AWS_REGION=eu-west-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local <your service>");
+            let mut seen = 0;
+            loop {
+                local.settle().await.map_err(|e| e.to_string())?;
+                let stats = local.hub.core().stats();
+                if stats.put != seen {
+                    seen = stats.put;
+                    let faults = stats.put_by_type.get("fault").copied().unwrap_or(0);
+                    println!("{} events on the bus so far ({faults} faults)", stats.put);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        })
+    });
+    match served {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{error}");
+            ExitCode::from(2)
+        }
+    }
+}

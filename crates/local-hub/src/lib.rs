@@ -11,6 +11,7 @@ pub mod local;
 pub mod model;
 pub mod replay;
 pub mod routes;
+pub mod serve;
 pub mod subsystem;
 pub mod summary;
 pub mod template;

@@ -55,6 +55,16 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         seed: u64,
     },
+    /// Runs the subsystem and listens on 127.0.0.1 for EventBridge PutEvents calls (point
+    /// `AWS_ENDPOINT_URL` at it): what other services publish reaches the functions.
+    Serve {
+        /// The port.
+        #[arg(long, default_value_t = 4010)]
+        port: u16,
+        /// The templates folder (with local-hub.json).
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
+    },
     /// For each event the hub documents (or one given), the rules it matches, their targets
     /// and the functions reading them.
     Routes {
@@ -95,6 +105,7 @@ fn main() -> ExitCode {
             check,
             event,
         } => commands::routes(&templates, &expected, check, event.as_deref()),
+        Command::Serve { port, templates } => commands::serve(&templates, port),
         Command::Replay { file, templates } => commands::replay(&templates, &file),
         Command::Sample { file, events, seed } => commands::sample(&file, events, seed),
         Command::TestPattern { pattern, event } => event_pattern::test_pattern(&pattern, &event),
