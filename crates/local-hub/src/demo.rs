@@ -143,6 +143,7 @@ pub async fn run(dir: &Path, scenario: &Scenario) -> Result<Report, HubError> {
         StartOptions {
             fail_first_record_twice: fail_twice,
             keep_log: true,
+            ..StartOptions::default()
         },
     )
     .await?;

@@ -21,6 +21,8 @@ const WEBHOOK_SECRET: &str = "whsec_local_hub";
 pub struct StartOptions {
     /// The function (`stack/LogicalId`) that fails the first record it gets twice.
     pub fail_first_record_twice: Option<String>,
+    /// The function (`stack/LogicalId`) whose every invocation fails.
+    pub always_fail: Option<String>,
     /// Keep every event put on the bus (for traces).
     pub keep_log: bool,
 }
@@ -72,6 +74,17 @@ impl LocalSubsystem {
             functions.insert(
                 name.clone(),
                 crate::hub::Runnable::Events(Arc::new(wrapped)),
+            );
+        }
+        if let Some(name) = &options.always_fail {
+            if !matches!(functions.get(name), Some(crate::hub::Runnable::Events(_))) {
+                return Err(HubError(format!(
+                    "{name} is not a function that takes event batches"
+                )));
+            }
+            functions.insert(
+                name.clone(),
+                crate::hub::Runnable::Events(Arc::new(crate::hub::inject::AlwaysFail)),
             );
         }
         if options.keep_log {

@@ -67,3 +67,20 @@ impl LocalFunction for FailFirstRecordTwice {
         .boxed()
     }
 }
+
+/// Fails every invocation (as a function whose dependency is down, or that panics at once):
+/// Lambda's retries, bisection and on-failure destinations take over.
+#[derive(Debug, Default)]
+pub struct AlwaysFail;
+
+impl LocalFunction for AlwaysFail {
+    fn invoke<'a>(&'a self, _event: &'a [u8], _timeout: Duration) -> BoxFuture<'a, Invoked> {
+        async move {
+            Invoked {
+                response: Err("injected: the function fails every invocation".to_string()),
+                summary: None,
+            }
+        }
+        .boxed()
+    }
+}

@@ -87,11 +87,12 @@ pub struct Logged {
     pub partition_key: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Cursor {
     next: usize,
     attempts: u64,
-    size: Option<usize>,
+    /// Bisected batches still to try, the next one last (their sizes).
+    halves: Vec<usize>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {

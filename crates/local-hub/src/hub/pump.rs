@@ -126,7 +126,7 @@ fn stream_batch(core: &Core, index: usize, shard: usize) -> Option<(Vec<StreamRe
     let now = state.clock_ms;
     let stream = state.streams.get(&source.arn)?;
     let records = &stream.shards[shard];
-    let mut cursor = state.cursors[index][shard];
+    let mut cursor = std::mem::take(&mut state.cursors[index][shard]);
     // Records past their maximum age go to the on-failure destination unprocessed.
     let mut expired = Vec::new();
     if let Some(max_age) = source.maximum_record_age_seconds {
@@ -143,7 +143,9 @@ fn stream_batch(core: &Core, index: usize, shard: usize) -> Option<(Vec<StreamRe
         Vec::new()
     } else {
         let size = cursor
-            .size
+            .halves
+            .last()
+            .copied()
             .unwrap_or(source.batch_size)
             .max(1)
             .min(available);
@@ -176,7 +178,7 @@ fn after_stream_batch(
     let state = &mut *state;
     count(state, source, batch.len(), invoked);
     let max_retries = source.maximum_retry_attempts.unwrap_or(10_000);
-    let mut cursor = state.cursors[index][shard];
+    let mut cursor = std::mem::take(&mut state.cursors[index][shard]);
     let stats = state
         .stats
         .functions
@@ -199,8 +201,12 @@ fn after_stream_batch(
         Outcome::Failed => {
             stats.failed_invocations += 1;
             if source.bisect_on_error && batch.len() > 1 {
-                // Halved and tried again, without counting an attempt.
-                cursor.size = Some(batch.len() / 2);
+                // Split in two, each half tried on its own (the first half first), without
+                // counting an attempt.
+                cursor.halves.pop();
+                cursor.halves.push(batch.len() - batch.len() / 2);
+                cursor.halves.push(batch.len() / 2);
+                cursor.attempts = 0;
                 stats.retried_records += batch.len();
                 state.cursors[index][shard] = cursor;
                 return;
@@ -208,29 +214,35 @@ fn after_stream_batch(
             Some(0)
         }
     };
+    let mut exhausted = None;
     match resume {
         None => {
             cursor.next += batch.len();
             cursor.attempts = 0;
-            cursor.size = None;
+            cursor.halves.pop();
         }
         Some(first) => {
             cursor.next += first;
             cursor.attempts += 1;
-            cursor.size = None;
             let rest = &batch[first..];
+            if let Some(half) = cursor.halves.last_mut() {
+                *half = rest.len();
+            }
             if cursor.attempts > max_retries {
                 cursor.next += rest.len();
                 cursor.attempts = 0;
-                state.cursors[index][shard] = cursor;
-                let arn = source.arn.clone();
-                on_failure(state, source, &arn, shard, rest, "RetryAttemptsExhausted");
-                return;
+                cursor.halves.pop();
+                exhausted = Some(rest);
+            } else {
+                stats.retried_records += rest.len();
             }
-            stats.retried_records += rest.len();
         }
     }
     state.cursors[index][shard] = cursor;
+    if let Some(rest) = exhausted {
+        let arn = source.arn.clone();
+        on_failure(state, source, &arn, shard, rest, "RetryAttemptsExhausted");
+    }
 }
 
 /// Records a mapping gives up on: a message on its on-failure queue saying which (as Lambda

@@ -1,0 +1,140 @@
+//! Lambda's behaviour on failures, as the hub plays it on the real templates' settings: a
+//! stream function that always fails has its batches bisected, each record retried
+//! `MaximumRetryAttempts` times, then sent to the on-failure queue; a queue function that always
+//! fails gets each message back after the visibility timeout until `maxReceiveCount`, then the
+//! message moves to the dead-letter queue. Nothing is lost either way; and a template naming a
+//! function the hub cannot run stops it from starting.
+
+use std::path::{Path, PathBuf};
+
+use local_hub::externals::{delivery_status, menu_published};
+use local_hub::local::{LocalSubsystem, StartOptions};
+
+fn templates() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_stream_function_bisects_retries_and_parks_its_records() {
+    let options = StartOptions {
+        always_fail: Some("restaurant-ingress-gateway/Function".into()),
+        ..StartOptions::default()
+    };
+    let mut local = LocalSubsystem::start_with(&templates(), options)
+        .await
+        .expect("starts");
+    for n in 0..4 {
+        let menu = menu_published(&format!("r{n}"), "R", &[("m1", "Dish", 500)], 1_000 + n);
+        local.external_event(&menu).expect("put");
+    }
+    local.settle().await.expect("settles");
+    let stats = local.hub.core().stats();
+    let gateway = &stats.functions["restaurant-ingress-gateway/Function"];
+    // 4 → 2 + 2 → 1 + 1 + 1 + 1, then each record 1 + 3 retries: 2 bisections of the batch
+    // of 4 and of the two halves, then 4 records x 4 attempts.
+    assert_eq!(gateway.invocations, 1 + 2 + 4 * 4, "{gateway:?}");
+    assert_eq!(gateway.failed_invocations, gateway.invocations);
+    assert_eq!(
+        stats.to_on_failure["restaurant-ingress-gateway/Function"],
+        4
+    );
+    let accounting = local_hub::summary::account(&local.hub);
+    assert_eq!(accounting.parked, 4, "one on-failure message per record");
+    assert_eq!(accounting.unaccounted, 0, "{:?}", accounting.detail);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_queue_function_sends_its_messages_to_the_dead_letter_queue() {
+    let options = StartOptions {
+        always_fail: Some("delivery-ingress-gateway/Function".into()),
+        ..StartOptions::default()
+    };
+    let mut local = LocalSubsystem::start_with(&templates(), options)
+        .await
+        .expect("starts");
+    let started = local.hub.core().now_ms();
+    local.delivery_message(&delivery_status("o-1", "delivered", "Ana"));
+    local.delivery_message(&delivery_status("o-2", "delivered", "Ana"));
+    local.settle().await.expect("settles");
+    let stats = local.hub.core().stats();
+    let gateway = &stats.functions["delivery-ingress-gateway/Function"];
+    // maxReceiveCount 5: five receives, then the dead-letter queue.
+    assert_eq!(gateway.invocations, 5, "{gateway:?}");
+    assert_eq!(stats.dead_lettered.values().sum::<usize>(), 2);
+    // Each retry waited out the 180 s visibility timeout on the hub's clock.
+    assert!(local.hub.core().now_ms() - started >= 5 * 180_000);
+    let accounting = local_hub::summary::account(&local.hub);
+    assert_eq!(accounting.parked, 2);
+    assert_eq!(accounting.unaccounted, 0, "{:?}", accounting.detail);
+}
+
+/// A copy of the templates folder with `edit` applied to one file.
+fn templates_with(name: &str, file: &str, edit: impl FnOnce(String) -> String) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("local-hub-lambda-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for entry in std::fs::read_dir(templates()).expect("templates") {
+        let path = entry.expect("entry").path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.join(path.file_name().expect("a name"))).expect("copy");
+        }
+    }
+    let path = dir.join(file);
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(&path, edit(text)).expect("write");
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_rule_pattern_keeps_the_event_from_arriving() {
+    // The ingress rule asks for the wrong source: the Restaurant subsystem's menus reach the
+    // lake, but not the ingress stream, so the BFF never learns the menu.
+    let broken = templates_with("ingress-source", "event-hub.yaml", |text| {
+        text.replacen("source: [external]", "source: [externals]", 1)
+    });
+    for (dir, expected) in [(templates(), 1), (broken, 0)] {
+        let mut local = LocalSubsystem::start(&dir).await.expect("starts");
+        local
+            .external_event(&menu_published(
+                "r1",
+                "Luigi's",
+                &[("m1", "Margherita", 900)],
+                1,
+            ))
+            .expect("put");
+        local.settle().await.expect("settles");
+        let menus = local
+            .graphql(
+                "c1",
+                "{ restaurants { restaurantId } }",
+                serde_json::json!({}),
+            )
+            .await
+            .expect("answer");
+        let found = menus["data"]["restaurants"].as_array().map_or(0, Vec::len);
+        assert_eq!(found, expected, "{}: {menus}", dir.display());
+        let stats = local.hub.core().stats();
+        assert_eq!(
+            stats.put_by_type.get("menu-updated").copied().unwrap_or(0),
+            expected
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_refuses_a_template_naming_a_function_it_cannot_run() {
+    let unknown = templates_with("unknown-binary", "order-egress-gateway.yaml", |text| {
+        text.replace(
+            "Binary: order-egress-gateway",
+            "Binary: order-egress-gateway-v2",
+        )
+    });
+    let error = LocalSubsystem::start(&unknown)
+        .await
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        error.contains("order-egress-gateway/Function (order-egress-gateway-v2): the local hub cannot run the binary order-egress-gateway-v2"),
+        "{error}"
+    );
+}
