@@ -1,8 +1,4 @@
-//! The Customer subsystem offline. Its templates are read as CloudFormation would deploy them
-//! ([`template`]: parameters, conditions, intrinsics, exports between stacks); the routing
-//! they describe is a [`model::HubModel`] (rules compiled with the `event-pattern` crate,
-//! targets, event source mappings, subscriptions); [`routes`] tells where each event goes and
-//! checks that against what the subsystem documents.
+#![doc = include_str!("../README.md")]
 
 pub mod demo;
 pub mod externals;

@@ -2,7 +2,7 @@
 //! and each function's event source mappings delivering batches to the function in-process
 //! with Lambda's behaviour on the response. Time is the hub's own clock: it starts at the
 //! wall clock and moves on only when the hub waits (a message's visibility timeout) or is told
-//! to ([`Hub::advance`]), so a run is quick and repeatable.
+//! to ([`Core::advance`]), so a run is quick and repeatable.
 
 pub mod bus;
 pub mod events;
