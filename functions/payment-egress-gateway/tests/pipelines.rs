@@ -120,7 +120,8 @@ async fn each_payment_request_becomes_one_authorized_call_and_nothing_is_publish
             amount: 2350,
             currency: "EUR".into(),
             source: "tok_visa".into(),
-            metadata: json!({"orderId": "o1"}),
+            // The customer is echoed back in the callback, for the outcome's notification.
+            metadata: json!({"orderId": "o1", "customerId": "c1"}),
         }
     );
     assert!(
