@@ -138,3 +138,49 @@ async fn the_hub_refuses_a_template_naming_a_function_it_cannot_run() {
         "{error}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_short_of_its_size_waits_out_its_batching_window() {
+    let mut local = LocalSubsystem::start(&templates()).await.expect("starts");
+    let started = local.hub.core().now_ms();
+    local
+        .external_event(&menu_published("r1", "R", &[("m1", "Dish", 500)], 1))
+        .expect("put");
+    local.settle().await.expect("settles");
+    // One record of a batch of 100: the gateway waited out its 1 s window (on the hub's
+    // clock), then got it in one invocation.
+    assert_eq!(
+        local.hub.core().stats().functions["restaurant-ingress-gateway/Function"].invocations,
+        1
+    );
+    assert!(local.hub.core().now_ms() - started >= 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hub_refuses_functions_the_templates_do_not_deploy() {
+    let model = local_hub::load(&templates()).expect("templates");
+    let core = local_hub::hub::Core::new(model).expect("core");
+    let externals = local_hub::subsystem::Externals {
+        processor_url: "http://127.0.0.1:9".into(),
+        webhook_secret: "s".into(),
+    };
+    let mut functions = local_hub::subsystem::functions(&core, &externals).expect("built");
+    let any = functions.values().next().cloned().expect("a function");
+    functions.insert("order-extra/Function".into(), any);
+    let error = local_hub::hub::Hub::new(std::sync::Arc::clone(&core), functions.clone())
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        error.contains("runnable but not deployed [\"order-extra/Function\"]"),
+        "{error}"
+    );
+    functions.remove("order-extra/Function");
+    functions.remove("order-bff/TriggerFunction");
+    let error = local_hub::hub::Hub::new(core, functions)
+        .expect_err("refused")
+        .to_string();
+    assert!(
+        error.contains("deployed but not runnable [\"order-bff/TriggerFunction\"]"),
+        "{error}"
+    );
+}

@@ -65,17 +65,38 @@ pub(super) async fn run_until_idle(hub: &Hub) -> Result<(), HubError> {
     }
 }
 
-/// When nothing is deliverable: redrives what reached its receive count and moves the clock
-/// to the next hidden message's visibility timeout. False when nothing is hidden either.
+/// When nothing is deliverable: moves the clock to the next moment something is (a hidden
+/// message's visibility timeout, a batching window's end). False when nothing waits.
 fn wake(core: &Core) -> bool {
     let mut state = lock(&core.state);
     let now = state.clock_ms;
-    let next = state
+    let hidden = state
         .queues
         .values()
         .filter(|q| core.sources().iter().any(|s| s.arn == q.arn))
         .filter_map(|q| q.next_visible_ms(now))
         .min();
+    let windows = core
+        .sources()
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind != SourceKind::Sqs)
+        .flat_map(|(index, source)| {
+            let stream = state.streams.get(&source.arn);
+            state.cursors[index]
+                .iter()
+                .enumerate()
+                .filter_map(move |(shard, cursor)| {
+                    let oldest = stream?.shards[shard].get(cursor.next)?;
+                    Some(oldest.arrived_ms + source.batching_window_seconds as i64 * 1_000)
+                })
+        })
+        .filter(|at| *at > now)
+        .min();
+    let next = match (hidden, windows) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
     match next {
         Some(at) => {
             state.clock_ms = at;
@@ -139,7 +160,16 @@ fn stream_batch(core: &Core, index: usize, shard: usize) -> Option<(Vec<StreamRe
         }
     }
     let available = records.len().saturating_sub(cursor.next);
-    let batch: Vec<StreamRecord> = if available == 0 {
+    // `MaximumBatchingWindowInSeconds`: a batch short of the batch size waits until its
+    // oldest record has waited that long (a retry or a bisected half does not wait).
+    let waiting = available > 0
+        && available < source.batch_size
+        && cursor.halves.is_empty()
+        && cursor.attempts == 0
+        && records.get(cursor.next).is_some_and(|oldest| {
+            now - oldest.arrived_ms < source.batching_window_seconds as i64 * 1_000
+        });
+    let batch: Vec<StreamRecord> = if available == 0 || waiting {
         Vec::new()
     } else {
         let size = cursor
