@@ -4,6 +4,7 @@
 //! wall clock and moves on only when the hub waits (a message's visibility timeout) or is told
 //! to ([`Core::advance`]), so a run is quick and repeatable.
 
+mod build;
 pub mod bus;
 pub mod events;
 pub mod function;
@@ -13,9 +14,9 @@ mod pump;
 pub mod resources;
 mod stats;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -99,132 +100,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn number(value: Option<&Value>) -> Option<i64> {
-    match value? {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
 impl Core {
-    /// The hub's resources for `model`.
-    pub fn new(model: HubModel) -> Result<Arc<Self>, HubError> {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64);
-        let mut streams = BTreeMap::new();
-        let mut queues = BTreeMap::new();
-        let mut tables = BTreeMap::new();
-        for stack in &model.deployment.stacks {
-            for (id, resource) in &stack.resources {
-                let props = &resource.properties;
-                let arn = resource
-                    .physical
-                    .attributes
-                    .get("Arn")
-                    .cloned()
-                    .unwrap_or_default();
-                match resource.kind.as_str() {
-                    "AWS::Kinesis::Stream" => {
-                        let shards = number(props.get("ShardCount")).unwrap_or(1).max(1) as usize;
-                        streams.insert(arn.clone(), Stream::new(&arn, shards));
-                    }
-                    "AWS::SQS::Queue" => {
-                        let redrive = match props.get("RedrivePolicy") {
-                            Some(policy) => {
-                                let target = policy
-                                    .get("deadLetterTargetArn")
-                                    .and_then(Value::as_str)
-                                    .ok_or_else(|| {
-                                        HubError(format!(
-                                            "{}/{id}: RedrivePolicy without deadLetterTargetArn",
-                                            stack.name
-                                        ))
-                                    })?;
-                                let max = number(policy.get("maxReceiveCount")).unwrap_or(1).max(1);
-                                Some((target.to_string(), max as u32))
-                            }
-                            None => None,
-                        };
-                        queues.insert(
-                            arn.clone(),
-                            Queue {
-                                arn: arn.clone(),
-                                messages: VecDeque::new(),
-                                visibility_timeout_s: number(props.get("VisibilityTimeout"))
-                                    .unwrap_or(30),
-                                redrive,
-                            },
-                        );
-                    }
-                    "AWS::DynamoDB::Table" => {
-                        let stream_arn = props
-                            .get("StreamSpecification")
-                            .and_then(|_| resource.physical.attributes.get("StreamArn"))
-                            .cloned();
-                        if let Some(stream_arn) = &stream_arn {
-                            streams.insert(stream_arn.clone(), Stream::new(stream_arn, 1));
-                        }
-                        let name = resource.physical.reference.clone();
-                        tables.insert(
-                            name.clone(),
-                            Table {
-                                name,
-                                store: Arc::default(),
-                                stream_arn,
-                            },
-                        );
-                    }
-                    _ => {}
-                }
-            }
-        }
-        let mut topics: BTreeMap<String, Vec<Subscription>> = BTreeMap::new();
-        for subscription in &model.subscriptions {
-            topics
-                .entry(subscription.topic.clone())
-                .or_default()
-                .push(subscription.clone());
-        }
-        for source in &model.sources {
-            let known = streams.contains_key(&source.arn) || queues.contains_key(&source.arn);
-            if !known {
-                return Err(HubError(format!(
-                    "{}: its event source {} is not a stream or queue of the deployment",
-                    source.function, source.arn
-                )));
-            }
-        }
-        let cursors = model
-            .sources
-            .iter()
-            .map(|source| {
-                let shards = streams.get(&source.arn).map_or(1, |s| s.shards.len());
-                vec![Cursor::default(); shards]
-            })
-            .collect();
-        let buses = crate::routes::compile(&model);
-        Ok(Arc::new(Self {
-            model,
-            buses,
-            topics,
-            tables,
-            state: Mutex::new(State {
-                clock_ms: now_ms,
-                next_sequence: 49_000_000_000,
-                streams,
-                queues,
-                sinks: BTreeMap::new(),
-                sink_counts: BTreeMap::new(),
-                keep_sinks: true,
-                cursors,
-                stats: Stats::default(),
-                log: None,
-            }),
-        }))
-    }
-
     /// The model the hub runs.
     pub fn model(&self) -> &HubModel {
         &self.model
