@@ -1,8 +1,8 @@
-//! Many rules matched together, compiled into one index. A rule is found by the field it
-//! matches by exact strings or case-sensitive prefixes that the fewest other rules share, or,
-//! when even that one is shared, by two such fields together (an exact one with an exact one
-//! or a prefix: `source` and `detail-type`, typically, each shared by many rules of a large
-//! hub, the pair by one or two). A rule with `$or` is found by each option's fields (with the
+//! Many rules matched together, compiled into one index. A rule is found by two of the fields
+//! it matches by exact strings or case-sensitive prefixes, together (an exact one with an exact
+//! one or a prefix, the ones the fewest other rules share: `source` and `detail-type`,
+//! typically, each shared by many rules of a large hub, the pair by one or two), or by its
+//! only such field. A rule with `$or` is found by each option's fields (with the
 //! rule's own). An event looks up its values of the indexed fields (a hash lookup per value,
 //! per value pair, and per distinct prefix length, most of them answered by a small filter)
 //! and only the rules found are checked, beside the few with no indexable field; a rule found
@@ -55,8 +55,6 @@ enum Check {
     Whole,
 }
 
-/// A field shared by at most this many rules is selective enough on its own.
-const SELECTIVE: usize = 2;
 /// A pair of fields is indexed only when their values make at most this many pairs.
 const MAX_PAIRS: usize = 16;
 
@@ -123,16 +121,17 @@ impl RuleSet {
             for (anchors, pattern) in options {
                 let mut ranked: Vec<&Anchor> = anchors.iter().collect();
                 ranked.sort_by_key(|a| sharing(a));
-                // By a pair when the best field alone is shared: the least shared field with
-                // exact values, with the least shared other one.
+                // The least shared field with exact values, paired with the least shared other
+                // one.
                 let exact = ranked
                     .iter()
                     .copied()
                     .find(|(_, keys)| keys.iter().all(|k| matches!(k, Key::Exact(_))));
+                // A pair is never less selective than either field, and a rule found by every
+                // field it has needs no check: a pair whenever there are two fields to pair.
                 let pair = exact.and_then(|a| {
                     let b = ranked.iter().copied().find(|b| !std::ptr::eq(*b, a))?;
-                    (sharing(ranked[0]) > SELECTIVE && a.1.len() * b.1.len() <= MAX_PAIRS)
-                        .then_some((a, b))
+                    (a.1.len() * b.1.len() <= MAX_PAIRS).then_some((a, b))
                 });
                 let (first, (path, keys)) = match pair {
                     Some((a, b)) => (Some(a), b),
