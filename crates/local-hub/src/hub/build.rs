@@ -67,6 +67,8 @@ impl Core {
                                 messages: VecDeque::new(),
                                 visibility_timeout_s: number(props.get("VisibilityTimeout"))
                                     .unwrap_or(30),
+                                retention_s: number(props.get("MessageRetentionPeriod"))
+                                    .unwrap_or(345_600),
                                 redrive,
                             },
                         );

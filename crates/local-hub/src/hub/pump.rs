@@ -331,9 +331,18 @@ fn queue_batch(core: &Core, index: usize) -> Option<(Vec<String>, Vec<u8>)> {
     let state = &mut *state;
     let now = state.clock_ms;
     let queue = state.queues.get_mut(&source.arn)?;
+    let expired = queue.expire(now);
     let redriven = queue.take_redriven(now);
     let dead_letter = queue.redrive.as_ref().map(|(arn, _)| arn.clone());
     let messages = queue.receive(source.batch_size, now);
+    if expired > 0 {
+        // Deleted by SQS unread: what Lambda would never see.
+        *state
+            .stats
+            .discarded
+            .entry(source.function.clone())
+            .or_default() += expired;
+    }
     if let Some(dead_letter) = dead_letter {
         for message in redriven {
             *state

@@ -87,6 +87,9 @@ pub struct Queue {
     pub messages: VecDeque<Message>,
     /// `VisibilityTimeout` in seconds (SQS's default: 30).
     pub visibility_timeout_s: i64,
+    /// `MessageRetentionPeriod` in seconds (SQS's default: 4 days): older messages are deleted
+    /// by the service, read or not.
+    pub retention_s: i64,
     /// `RedrivePolicy`: the dead-letter queue's ARN and `maxReceiveCount`.
     pub redrive: Option<(String, u32)>,
 }
@@ -112,6 +115,14 @@ impl Queue {
     /// Deletes a received message.
     pub fn delete(&mut self, id: &str) {
         self.messages.retain(|m| m.id != id);
+    }
+
+    /// Deletes the messages older than the retention period, as SQS does; returns how many.
+    pub fn expire(&mut self, now_ms: i64) -> usize {
+        let before = self.messages.len();
+        let retention_ms = self.retention_s * 1_000;
+        self.messages.retain(|m| now_ms - m.sent_ms < retention_ms);
+        before - self.messages.len()
     }
 
     /// Messages received `maxReceiveCount` times and visible again: moved out (to the
@@ -202,6 +213,7 @@ mod tests {
             arn: "q".into(),
             messages: Default::default(),
             visibility_timeout_s: 30,
+            retention_s: 345_600,
             redrive: Some(("dlq".into(), 2)),
         };
         queue.messages.push_back(super::Message {
@@ -219,5 +231,19 @@ mod tests {
         let out = queue.take_redriven(60_000);
         assert_eq!((out.len(), out[0].receive_count), (1, 2));
         assert!(queue.messages.is_empty());
+
+        queue.messages.push_back(super::Message {
+            id: "m2".into(),
+            body: "{}".into(),
+            receive_count: 0,
+            visible_at_ms: 0,
+            sent_ms: 0,
+        });
+        assert_eq!(queue.expire(345_599_999), 0);
+        assert_eq!(
+            queue.expire(345_600_000),
+            1,
+            "gone after four days, read or not"
+        );
     }
 }
