@@ -133,7 +133,12 @@ impl RuleSet {
                     let b = ranked.iter().copied().find(|b| !std::ptr::eq(*b, a))?;
                     (a.1.len() * b.1.len() <= MAX_PAIRS).then_some((a, b))
                 });
+                let exact_only =
+                    |(_, keys): &Anchor| keys.iter().all(|k| matches!(k, Key::Exact(_)));
                 let (first, (path, keys)) = match pair {
+                    // Two exact fields in one order whichever is rarer, so that rules on the same
+                    // two fields share one index (one lookup per event, not two).
+                    Some((a, b)) if exact_only(b) && b.0 < a.0 => (Some(b), a),
                     Some((a, b)) => (Some(a), b),
                     None => (None, ranked[0]),
                 };
