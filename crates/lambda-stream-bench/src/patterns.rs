@@ -71,6 +71,11 @@ struct Subsystem {
     types: Vec<String>,
 }
 
+/// One of `items`.
+fn pick<'a, T>(rng: &mut fastrand::Rng, items: &'a [T]) -> &'a T {
+    &items[rng.usize(..items.len())]
+}
+
 /// A hub with `rules` rules and `events` events, the same for the same seed.
 pub fn hub(rules: usize, events: usize, seed: u64) -> Hub {
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -109,7 +114,11 @@ pub fn hub(rules: usize, events: usize, seed: u64) -> Hub {
             6 | 7 => json!({
                 "source": [producer.source],
                 "detail-type": [kind(&mut rng)],
-                "detail": {"status": [{"anything-but": ["test"]}], "order": {"total": [{"numeric": [">", 50]}]}},
+                // Content filters from a small vocabulary, as a company's rules repeat them.
+                "detail": {
+                    "status": [{"anything-but": if rng.bool() { json!(["test"]) } else { json!(["test", "draft"]) }}],
+                    "order": {"total": [{"numeric": [">", *pick(&mut rng, &[25, 50, 100])]}]},
+                },
             }),
             8 => {
                 let entity = kind(&mut rng);

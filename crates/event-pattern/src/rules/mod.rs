@@ -14,6 +14,7 @@ mod index;
 mod table;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -49,8 +50,9 @@ pub struct RuleSet {
 enum Check {
     /// Nothing: the index's fields are all the rule has.
     Nothing,
-    /// The rule's other fields (with a `$or` option's, for a rule found by that option).
-    Rest(Pattern),
+    /// The rule's other fields (with a `$or` option's, for a rule found by that option);
+    /// rules asking the same share one copy, which stays in the cache.
+    Rest(Arc<Pattern>),
     /// The whole rule (not indexed, or found through an array of objects).
     Whole,
 }
@@ -110,6 +112,7 @@ impl RuleSet {
         };
         let mut builders: Vec<((Option<usize>, usize), IndexBuilder)> = Vec::new();
         let mut entries: Vec<(usize, Check)> = Vec::new();
+        let mut checks: HashMap<String, Arc<Pattern>> = HashMap::new();
         let mut unindexed = Vec::new();
         for (rule, options) in ways.iter().enumerate() {
             if options.iter().any(|(anchors, _)| anchors.is_empty()) {
@@ -151,7 +154,12 @@ impl RuleSet {
                 let check = if rest.fields.is_empty() && rest.any_of.is_empty() {
                     Check::Nothing
                 } else {
-                    Check::Rest(rest)
+                    // Hubs repeat their content filters (the same field, a few thresholds):
+                    // one copy of each, as event-ruler shares the states of equal conditions.
+                    let shared = checks
+                        .entry(format!("{rest:?}"))
+                        .or_insert_with(|| Arc::new(rest));
+                    Check::Rest(Arc::clone(shared))
                 };
                 let posting = entries.len() << 1;
                 entries.push((rule, check));
