@@ -4,8 +4,9 @@ use std::process::ExitCode;
 
 use crate::Pattern;
 
-/// The argument as JSON text: inline when it starts like JSON, else a file.
-fn json_text(argument: &str) -> Result<String, String> {
+/// A command-line argument as JSON text: inline when it starts like JSON (`{` or `[`), else
+/// the contents of the file it names.
+pub fn json_argument(argument: &str) -> Result<String, String> {
     let trimmed = argument.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
         return Ok(argument.to_string());
@@ -14,8 +15,8 @@ fn json_text(argument: &str) -> Result<String, String> {
 }
 
 fn run(pattern: &str, event: &str) -> Result<bool, String> {
-    let pattern = Pattern::parse(&json_text(pattern)?).map_err(|e| e.to_string())?;
-    let event: serde_json::Value = serde_json::from_str(&json_text(event)?)
+    let pattern = Pattern::parse(&json_argument(pattern)?).map_err(|e| e.to_string())?;
+    let event: serde_json::Value = serde_json::from_str(&json_argument(event)?)
         .map_err(|e| format!("the event is not JSON: {e}"))?;
     match pattern.explain(&event) {
         Ok(()) => {

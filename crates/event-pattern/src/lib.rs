@@ -6,7 +6,7 @@ mod matching;
 mod pattern;
 mod rules;
 
-pub use command::test_pattern;
+pub use command::{json_argument, test_pattern};
 pub use explain::Mismatch;
 pub use pattern::{MAX_DEPTH, MAX_MATCHERS, Pattern};
 pub use rules::RuleSet;

@@ -29,15 +29,11 @@ pub(crate) fn routes(
         }
     };
     if let Some(event) = event {
-        let text = if event.trim_start().starts_with('{') {
-            event.to_string()
-        } else {
-            match std::fs::read_to_string(event) {
-                Ok(text) => text,
-                Err(error) => {
-                    eprintln!("{event}: {error}");
-                    return ExitCode::from(2);
-                }
+        let text = match event_pattern::json_argument(event) {
+            Ok(text) => text,
+            Err(error) => {
+                eprintln!("{error}");
+                return ExitCode::from(2);
             }
         };
         let event: serde_json::Value = match serde_json::from_str(&text) {

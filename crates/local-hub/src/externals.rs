@@ -6,11 +6,9 @@
 use std::collections::HashSet;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use lambda_http::http::Method;
-use lambda_http::{Body, Request};
 use lambda_stream_aws::testing::http::{LocalEndpoint, Reply};
 use payment_egress_gateway::ChargeRequest;
-use payment_ingress_webhook_gateway::Secret;
+use payment_ingress_webhook_gateway::{Secret, signed_callback};
 use serde_json::{Value, json};
 
 use crate::hub::HttpFunction;
@@ -114,7 +112,16 @@ impl Processor {
             let body = outcome(&charge).to_string();
             let mut delivered = false;
             for _ in 0..CALLBACK_ATTEMPTS {
-                if webhook.call(self.signed(&body)).await.status().is_success() {
+                if webhook
+                    .call(signed_callback(
+                        &Secret::new(self.secret.as_str()),
+                        &body,
+                        now_seconds(),
+                    ))
+                    .await
+                    .status()
+                    .is_success()
+                {
                     delivered = true;
                     break;
                 }
@@ -127,28 +134,6 @@ impl Processor {
             posted += 1;
         }
         posted
-    }
-
-    fn signed(&self, body: &str) -> Request {
-        let now = now_seconds();
-        let mut request = Request::new(Body::Text(body.to_string()));
-        *request.method_mut() = Method::POST;
-        *request.uri_mut() = "/webhooks/payments".parse().unwrap_or_default();
-        let headers = request.headers_mut();
-        headers.insert(
-            "content-type",
-            lambda_http::http::HeaderValue::from_static("application/json"),
-        );
-        if let Ok(value) = now.to_string().parse() {
-            headers.insert("payment-timestamp", value);
-        }
-        if let Ok(value) = Secret::new(self.secret.as_str())
-            .sign(now, body.as_bytes())
-            .parse()
-        {
-            headers.insert("payment-signature", value);
-        }
-        request
     }
 }
 

@@ -122,16 +122,17 @@ impl LocalSubsystem {
             .next()
             .map(|(_, _, r)| r.physical.reference.clone())
             .ok_or_else(|| HubError("the templates deploy no bus".into()))?;
-        let upstream_account = std::fs::read_to_string(dir.join("local-hub.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<Value>(&text).ok())
-            .and_then(|config| {
-                config
-                    .get("upstreamAccount")
-                    .and_then(Value::as_str)
-                    .map(str::to_string)
-            })
-            .unwrap_or_else(|| "111111111111".to_string());
+        // The first account the hub's bus lets in (`UpstreamAccountIds`): the Restaurant
+        // subsystem's, as the templates are deployed locally.
+        let upstream_account = model
+            .deployment
+            .stacks
+            .iter()
+            .find_map(|stack| stack.parameters.get("UpstreamAccountIds"))
+            .and_then(|ids| ids.get(0).and_then(Value::as_str))
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| HubError("no stack has UpstreamAccountIds: the restaurant feed needs an upstream account".into()))?;
         let hub = Hub::new(Arc::clone(&core), functions)?;
         let graphql = hub
             .http(&graphql)

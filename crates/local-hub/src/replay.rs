@@ -81,11 +81,11 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
             Err(error) => refused.push(format!("line {lines}: not JSON: {error}")),
         }
         if batch.len() == 10 {
-            put(&local, &bus, &mut batch, &mut refused)?;
+            put(&local, &bus, &mut batch, &mut refused);
         }
         since_run += 1;
         if since_run >= CHUNK {
-            put(&local, &bus, &mut batch, &mut refused)?;
+            put(&local, &bus, &mut batch, &mut refused);
             local.settle().await?;
             since_run = 0;
             bar.set_message(format!(
@@ -94,7 +94,7 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
             ));
         }
     }
-    put(&local, &bus, &mut batch, &mut refused)?;
+    put(&local, &bus, &mut batch, &mut refused);
     local.settle().await?;
     bar.finish_and_clear();
     Ok(Replayed {
@@ -106,14 +106,10 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
     })
 }
 
-fn put(
-    local: &LocalSubsystem,
-    bus: &str,
-    batch: &mut Vec<BusEntry>,
-    refused: &mut Vec<String>,
-) -> Result<(), HubError> {
+/// Puts `batch` on the bus (one `PutEvents`), noting the entries refused.
+fn put(local: &LocalSubsystem, bus: &str, batch: &mut Vec<BusEntry>, refused: &mut Vec<String>) {
     if batch.is_empty() {
-        return Ok(());
+        return;
     }
     for result in local.hub.core().put_events(bus, batch) {
         if let Err(error) = result {
@@ -121,7 +117,6 @@ fn put(
         }
     }
     batch.clear();
-    Ok(())
 }
 
 /// Writes `events` of the subsystem's events (about five per order: placed, paid, accepted,

@@ -302,3 +302,23 @@ fn now_seconds() -> i64 {
             i64::try_from(elapsed.as_secs()).unwrap_or(i64::MAX)
         })
 }
+
+/// The callback the processor posts for `body` at `now` (epoch seconds), signed with
+/// `secret`, as the HTTP API hands it to this function: what a local processor or a test sends.
+pub fn signed_callback(secret: &Secret, body: &str, now: i64) -> Request {
+    let mut request = Request::new(Body::Text(body.to_string()));
+    *request.method_mut() = lambda_http::http::Method::POST;
+    *request.uri_mut() = lambda_http::http::Uri::from_static("/webhooks/payments");
+    let headers = request.headers_mut();
+    headers.insert(
+        "content-type",
+        lambda_http::http::HeaderValue::from_static("application/json"),
+    );
+    if let Ok(value) = now.to_string().parse() {
+        headers.insert(TIMESTAMP_HEADER, value);
+    }
+    if let Ok(value) = secret.sign(now, body.as_bytes()).parse() {
+        headers.insert(SIGNATURE_HEADER, value);
+    }
+    request
+}

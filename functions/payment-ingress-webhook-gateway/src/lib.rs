@@ -25,5 +25,5 @@ pub mod gateway;
 pub mod signature;
 
 pub use callback::{MalformedCallback, Mapped, PaymentOutcome, to_internal};
-pub use gateway::{Accepted, Rejection, Settings, WebhookGateway};
+pub use gateway::{Accepted, Rejection, Settings, WebhookGateway, signed_callback};
 pub use signature::{Secret, SignatureCheck, SignatureError};

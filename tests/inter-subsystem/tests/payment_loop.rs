@@ -15,8 +15,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Request};
+use lambda_http::Request;
+use lambda_http::http::StatusCode;
 use lambda_stream::testing;
 use lambda_stream::{Config, Envelope, InMemoryPublisher, Invocation, StepError, Tags};
 use lambda_stream_aws::testing::http::{LocalEndpoint, RecordedRequest, Reply};
@@ -122,18 +122,7 @@ fn now_seconds() -> i64 {
 }
 
 fn signed_callback(body: &str) -> Request {
-    let now = now_seconds();
-    lambda_http::http::Request::builder()
-        .method(Method::POST)
-        .uri("/webhooks/payments")
-        .header("content-type", "application/json")
-        .header("payment-timestamp", now.to_string())
-        .header(
-            "payment-signature",
-            Secret::new(SECRET).sign(now, body.as_bytes()),
-        )
-        .body(Body::Text(body.to_string()))
-        .expect("a request")
+    payment_ingress_webhook_gateway::signed_callback(&Secret::new(SECRET), body, now_seconds())
 }
 
 fn webhook(bus: &Arc<InMemoryPublisher>) -> Arc<WebhookGateway> {

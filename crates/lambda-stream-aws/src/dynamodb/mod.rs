@@ -238,6 +238,24 @@ impl DynamoDbStore {
         self.send_update(key, update, Some(condition)).await
     }
 
+    /// The `UpdateItem` request for `update` of `key`, under `condition`: the one place both
+    /// the inherent updates and the `Store` implementation build it.
+    fn update_request(
+        &self,
+        key: Item,
+        update: &UpdateExpression,
+        condition: Option<String>,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update.expression())
+            .set_condition_expression(condition)
+            .set_expression_attribute_names(non_empty(update.names().clone()))
+            .set_expression_attribute_values(non_empty(update.values().clone()))
+    }
+
     async fn send_update(
         &self,
         key: Item,
@@ -247,17 +265,7 @@ impl DynamoDbStore {
         if update.is_empty() {
             return Ok(WriteOutcome::Skipped);
         }
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update.expression())
-            .set_condition_expression(condition)
-            .set_expression_attribute_names(non_empty(update.names().clone()))
-            .set_expression_attribute_values(non_empty(update.values().clone()))
-            .send()
-            .await;
+        let result = self.update_request(key, &update, condition).send().await;
         match result {
             Ok(_) => Ok(WriteOutcome::Written),
             Err(e) if is_condition_failure(&e) => Ok(WriteOutcome::Skipped),

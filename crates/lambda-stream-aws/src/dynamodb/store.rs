@@ -8,8 +8,7 @@ use lambda_stream::StepError;
 
 use super::service::is_retryable_request_code;
 use super::{
-    DynamoDbStore, Item, UpdateExpression, WriteOutcome, from_item, newer_update, non_empty,
-    to_item,
+    DynamoDbStore, Item, UpdateExpression, WriteOutcome, from_item, newer_update, to_item,
 };
 use crate::retry::call_error;
 
@@ -46,14 +45,7 @@ impl crate::store::Store for DynamoDbStore {
             let (key, update, condition) =
                 newer_update(&key.to_json(), &attributes, "timestamp", timestamp)?;
             let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .update_expression(update.expression())
-                .condition_expression(condition)
-                .set_expression_attribute_names(non_empty(update.names().clone()))
-                .set_expression_attribute_values(non_empty(update.values().clone()))
+                .update_request(key, &update, Some(condition))
                 .return_values_on_condition_check_failure(
                     aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure::AllOld,
                 )

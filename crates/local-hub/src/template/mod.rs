@@ -71,6 +71,8 @@ pub struct Stack {
     pub resources: BTreeMap<String, Resource>,
     /// What it exports (`Outputs.*.Export.Name` → value).
     pub exports: BTreeMap<String, String>,
+    /// Its parameters' values (given or default; list types as lists).
+    pub parameters: BTreeMap<String, Value>,
 }
 
 /// Stacks deployed in order into one account and region.
@@ -244,6 +246,7 @@ fn deploy(
         template: spec.template.clone(),
         resources,
         exports: stack_exports,
+        parameters,
     })
 }
 
