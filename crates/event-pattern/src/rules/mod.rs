@@ -14,12 +14,11 @@ mod index;
 mod table;
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::pattern::{Field, Matcher, Pattern};
-use index::{Found, Index, IndexBuilder};
+use index::{EventKeys, Index, IndexBuilder, PathKeys, PathKeysBuilder};
 
 /// One indexable value of a field.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -34,31 +33,60 @@ type Anchor = (Vec<String>, Vec<Key>);
 /// Rules, each a name and a pattern, ready to match events.
 #[derive(Debug, Clone)]
 pub struct RuleSet {
-    rules: Vec<(String, Pattern)>,
-    /// The indexed paths.
-    paths: Vec<Vec<String>>,
+    names: Vec<String>,
+    patterns: Vec<Pattern>,
+    /// The indexed paths, each with the strings rules name there.
+    paths: Vec<(Vec<String>, PathKeys)>,
     /// The indexes, by one field or two. Their postings are entries, `entry << 1`.
     indexes: Vec<Index>,
     /// Each way a rule can be found: the rule, and what is left to check once found.
-    entries: Vec<(usize, Check)>,
+    entries: Vec<(u32, Check)>,
+    /// The remaining checks, each once: rules asking the same share it, which stays in the
+    /// cache (as event-ruler shares the states of equal conditions).
+    checks: Vec<Pattern>,
     /// Entries of rules with no indexable field, always checked (as postings).
-    unindexed: Vec<usize>,
+    unindexed: Vec<u32>,
 }
 
 /// What is left to check of a rule found by an index.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 enum Check {
     /// Nothing: the index's fields are all the rule has.
     Nothing,
-    /// The rule's other fields (with a `$or` option's, for a rule found by that option);
-    /// rules asking the same share one copy, which stays in the cache.
-    Rest(Arc<Pattern>),
+    /// The rule's other fields (with a `$or` option's, for a rule found by that option): a
+    /// position in `checks`.
+    Rest(u32),
     /// The whole rule (not indexed, or found through an array of objects).
     Whole,
 }
 
 /// A pair of fields is indexed only when their values make at most this many pairs.
 const MAX_PAIRS: usize = 16;
+
+/// The indexed paths while compiling, each with the strings rules name there.
+#[derive(Default)]
+struct Paths(Vec<(Vec<String>, PathKeysBuilder)>);
+
+impl Paths {
+    /// The position of `path`, added if new.
+    fn at(&mut self, path: &[String]) -> usize {
+        match self.0.iter().position(|(p, _)| p == path) {
+            Some(at) => at,
+            None => {
+                self.0.push((path.to_vec(), PathKeysBuilder::default()));
+                self.0.len() - 1
+            }
+        }
+    }
+
+    /// The id of `key` at path `at`.
+    fn id(&mut self, at: usize, key: &Key) -> u32 {
+        match key {
+            Key::Exact(value) => self.0[at].1.id(value, false),
+            Key::Prefix(value) => self.0[at].1.id(value, true),
+        }
+    }
+}
 
 impl RuleSet {
     /// Compiles `rules`.
@@ -102,43 +130,37 @@ impl RuleSet {
                 .sum()
         };
 
-        let mut paths: Vec<Vec<String>> = Vec::new();
-        let mut path_of = |path: &[String]| match paths.iter().position(|p| p == path) {
-            Some(at) => at,
-            None => {
-                paths.push(path.to_vec());
-                paths.len() - 1
-            }
-        };
+        let mut paths = Paths::default();
         let mut builders: Vec<((Option<usize>, usize), IndexBuilder)> = Vec::new();
-        let mut entries: Vec<(usize, Check)> = Vec::new();
-        let mut checks: HashMap<String, Arc<Pattern>> = HashMap::new();
+        let mut entries: Vec<(u32, Check)> = Vec::new();
+        let mut checks: Vec<Pattern> = Vec::new();
+        let mut check_of: HashMap<String, u32> = HashMap::new();
         let mut unindexed = Vec::new();
         for (rule, options) in ways.iter().enumerate() {
+            let rule = rule as u32;
             if options.iter().any(|(anchors, _)| anchors.is_empty()) {
                 // An option with no indexable field could match anything: check it always.
-                unindexed.push(entries.len() << 1);
+                unindexed.push((entries.len() as u32) << 1);
                 entries.push((rule, Check::Whole));
                 continue;
             }
             for (anchors, pattern) in options {
                 let mut ranked: Vec<&Anchor> = anchors.iter().collect();
                 ranked.sort_by_key(|a| sharing(a));
-                // The least shared field with exact values, paired with the least shared other
-                // one.
-                let exact = ranked
-                    .iter()
-                    .copied()
-                    .find(|(_, keys)| keys.iter().all(|k| matches!(k, Key::Exact(_))));
-                // A pair is never less selective than either field, and a rule found by every
-                // field it has needs no check: a pair whenever there are two fields to pair.
-                let pair = exact.and_then(|a| {
-                    let b = ranked.iter().copied().find(|b| !std::ptr::eq(*b, a))?;
-                    (a.1.len() * b.1.len() <= MAX_PAIRS).then_some((a, b))
-                });
                 let exact_only =
                     |(_, keys): &Anchor| keys.iter().all(|k| matches!(k, Key::Exact(_)));
-                let (first, (path, keys)) = match pair {
+                // The least shared field with exact values, paired with the least shared other
+                // one. A pair is never less selective than either field, and a rule found by
+                // every field it has needs no check: a pair whenever there are two fields.
+                let pair = ranked
+                    .iter()
+                    .copied()
+                    .find(|a| exact_only(a))
+                    .and_then(|a| {
+                        let b = ranked.iter().copied().find(|b| !std::ptr::eq(*b, a))?;
+                        (a.1.len() * b.1.len() <= MAX_PAIRS).then_some((a, b))
+                    });
+                let (first, second) = match pair {
                     // Two exact fields in one order whichever is rarer, so that rules on the same
                     // two fields share one index (one lookup per event, not two).
                     Some((a, b)) if exact_only(b) && b.0 < a.0 => (Some(b), a),
@@ -147,23 +169,36 @@ impl RuleSet {
                 };
                 let used: Vec<&[String]> = first
                     .iter()
+                    .chain([&second])
                     .map(|(p, _)| p.as_slice())
-                    .chain([path.as_slice()])
                     .collect();
                 let rest = without(pattern, &used, &mut Vec::new());
                 let check = if rest.fields.is_empty() && rest.any_of.is_empty() {
                     Check::Nothing
                 } else {
-                    // Hubs repeat their content filters (the same field, a few thresholds):
-                    // one copy of each, as event-ruler shares the states of equal conditions.
-                    let shared = checks
-                        .entry(format!("{rest:?}"))
-                        .or_insert_with(|| Arc::new(rest));
-                    Check::Rest(Arc::clone(shared))
+                    // Hubs repeat their content filters (the same field, a few thresholds).
+                    let at = *check_of.entry(format!("{rest:?}")).or_insert_with(|| {
+                        checks.push(rest);
+                        checks.len() as u32 - 1
+                    });
+                    Check::Rest(at)
                 };
-                let posting = entries.len() << 1;
+                let posting = (entries.len() as u32) << 1;
                 entries.push((rule, check));
-                let fields = (first.map(|(p, _)| path_of(p)), path_of(path));
+                let first_ids: Vec<Option<u32>> = match first {
+                    Some((path, keys)) => {
+                        let at = paths.at(path);
+                        keys.iter().map(|key| Some(paths.id(at, key))).collect()
+                    }
+                    None => vec![None],
+                };
+                let second_at = paths.at(&second.0);
+                let second_ids: Vec<u32> = second
+                    .1
+                    .iter()
+                    .map(|key| paths.id(second_at, key))
+                    .collect();
+                let fields = (first.map(|(p, _)| paths.at(p)), second_at);
                 let builder = match builders.iter().position(|(f, _)| *f == fields) {
                     Some(at) => &mut builders[at].1,
                     None => {
@@ -171,74 +206,68 @@ impl RuleSet {
                         &mut builders.last_mut().expect("just pushed").1
                     }
                 };
-                let firsts: Vec<Option<&str>> = match first {
-                    Some((_, keys)) => keys
-                        .iter()
-                        .filter_map(|k| match k {
-                            Key::Exact(value) => Some(Some(value.as_str())),
-                            Key::Prefix(_) => None,
-                        })
-                        .collect(),
-                    None => vec![None],
-                };
-                for first in firsts {
-                    for key in keys {
-                        match key {
-                            Key::Exact(value) => builder.add(first, value, false, posting),
-                            Key::Prefix(value) => builder.add(first, value, true, posting),
-                        }
+                for &first in &first_ids {
+                    for &second in &second_ids {
+                        builder.add(first, second, posting);
                     }
                 }
             }
         }
+        let (names, patterns) = rules.into_iter().unzip();
         Self {
-            rules,
-            paths,
+            names,
+            patterns,
+            paths: paths
+                .0
+                .into_iter()
+                .map(|(path, keys)| (path, keys.build()))
+                .collect(),
             indexes: builders
                 .into_iter()
                 .map(|(fields, builder)| builder.build(fields))
                 .collect(),
             entries,
+            checks,
             unindexed,
         }
     }
 
     /// How many rules.
     pub fn len(&self) -> usize {
-        self.rules.len()
+        self.names.len()
     }
 
     /// True when there are none.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.names.is_empty()
     }
 
     /// The names of the rules `event` matches, in the order the rules were given.
     pub fn matching(&self, event: &Value) -> Vec<&str> {
-        let values: Vec<Found<'_>> = self.paths.iter().map(|p| Found::at(event, p)).collect();
-        let mut found: Vec<usize> = Vec::with_capacity(self.unindexed.len() + 8);
+        let keys = EventKeys::of(event, &self.paths);
+        let mut found: Vec<u32> = Vec::with_capacity(self.unindexed.len() + 8);
         found.extend_from_slice(&self.unindexed);
         for index in &self.indexes {
-            index.look_up(&values, &mut found);
+            index.look_up(&keys, &mut found);
         }
         found.sort_unstable();
         found.dedup();
-        let mut matched: Vec<usize> = Vec::with_capacity(found.len());
+        let mut matched: Vec<u32> = Vec::with_capacity(found.len());
         for &posting in &found {
-            let (rule, check) = &self.entries[posting >> 1];
+            let (rule, check) = self.entries[(posting >> 1) as usize];
             // The low bit: found through an array of objects, so the whole rule is checked.
             let check = if posting & 1 == 1 {
-                &Check::Whole
+                Check::Whole
             } else {
                 check
             };
             let matches = match check {
                 Check::Nothing => true,
-                Check::Rest(rest) => rest.matches(event),
-                Check::Whole => self.rules[*rule].1.matches(event),
+                Check::Rest(at) => self.checks[at as usize].matches(event),
+                Check::Whole => self.patterns[rule as usize].matches(event),
             };
             if matches {
-                matched.push(*rule);
+                matched.push(rule);
             }
         }
         // A rule found by several `$or` options once.
@@ -246,7 +275,7 @@ impl RuleSet {
         matched.dedup();
         matched
             .into_iter()
-            .map(|rule| self.rules[rule].0.as_str())
+            .map(|rule| self.names[rule as usize].as_str())
             .collect()
     }
 }
@@ -365,6 +394,31 @@ mod tests {
             at(json!({"detail-type": "é", "source": "custom"})),
             vec!["r3"]
         );
+    }
+
+    #[test]
+    fn finds_every_prefix_of_a_value_whatever_its_length() {
+        // Prefixes of several lengths sharing a first byte, one of another first byte, the
+        // empty prefix (every string has it) and a prefix paired with an exact source.
+        let set = rules(&[
+            json!({"detail-type": [{"prefix": "c"}]}),
+            json!({"detail-type": [{"prefix": "cart-"}]}),
+            json!({"detail-type": [{"prefix": "customer-"}]}),
+            json!({"detail-type": [{"prefix": "order-"}]}),
+            json!({"detail-type": [{"prefix": ""}]}),
+            json!({"source": ["shop"], "detail-type": [{"prefix": "cu"}]}),
+        ]);
+        let at = |kind: &str, source: &str| {
+            set.matching(&json!({"detail-type": kind, "source": source}))
+        };
+        assert_eq!(at("customer-created", "shop"), ["r0", "r2", "r4", "r5"]);
+        assert_eq!(at("customer-created", "other"), ["r0", "r2", "r4"]);
+        assert_eq!(at("cart-", "shop"), ["r0", "r1", "r4"]);
+        assert_eq!(at("cart", "shop"), ["r0", "r4"]);
+        assert_eq!(at("order-placed", "shop"), ["r3", "r4"]);
+        assert_eq!(at("", "shop"), ["r4"]);
+        assert_eq!(at("Customer-created", "shop"), ["r4"]);
+        assert!(set.matching(&json!({"detail-type": 3})).is_empty());
     }
 
     #[test]

@@ -1,61 +1,122 @@
-//! A frozen hash table from byte keys to postings, laid out for the cache: one array of
-//! 24-byte slots (open addressing), the keys in one byte arena, the postings in one array, and
-//! a small bit filter in front, so that a lookup that finds nothing (most prefix lookups)
-//! usually costs one read of a hot cache line.
+//! The two frozen hash tables of a rule set, laid out for the cache (open addressing, one
+//! array of 16-byte slots, the slot found from the hash's high bits):
+//!
+//! - [`StrTable`]: the strings rules name at one path (exact values or prefixes) → their ids,
+//!   with a small bit filter in front, so that a lookup that finds nothing (most prefix
+//!   lookups) usually costs one read of a hot cache line;
+//! - [`IdTable`]: one id or a pair of ids → postings, a single posting kept in the slot itself,
+//!   so that finding a rule by a pair of values costs one cache line, not three.
 
 use std::collections::HashMap;
 
-/// FNV-1a over `bytes`, continuing from `state`. The keys are short strings from rules, only
-/// looked up (never inserted) with event values, so a fast hash without flooding resistance
-/// is safe here.
-pub(super) fn fnv(mut state: u64, bytes: &[u8]) -> u64 {
-    for byte in bytes {
-        state = (state ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+use crate::bytes::{half, same, word};
+
+/// Multiplier of the hashes (the golden ratio's, as Fibonacci hashing).
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// A hash of `bytes`, eight at a time, with no call and no branch on the length but the
+/// loop's (a copy of a variable length would call `memcpy`). The keys are strings from rules,
+/// only looked up (never inserted) with event values, so a fast hash without flooding
+/// resistance is safe here.
+pub(super) fn hash(bytes: &[u8]) -> u64 {
+    let mut state = (bytes.len() as u64).wrapping_mul(K);
+    let mut chunks = bytes.chunks_exact(8);
+    for chunk in &mut chunks {
+        state = (state.rotate_left(23) ^ word(chunk, 0)).wrapping_mul(K);
     }
-    state
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        // The last eight bytes when there are eight (overlapping the words before), else
+        // what there is, read in overlapping halves: the same bytes always give the same word.
+        let last = if bytes.len() >= 8 {
+            word(bytes, bytes.len() - 8)
+        } else if rest.len() >= 4 {
+            u64::from(half(rest, 0)) | (u64::from(half(rest, rest.len() - 4)) << 32)
+        } else {
+            u64::from(rest[0])
+                | (u64::from(rest[rest.len() / 2]) << 8)
+                | (u64::from(rest[rest.len() - 1]) << 16)
+        };
+        state = (state.rotate_left(23) ^ last).wrapping_mul(K);
+    }
+    // The slot comes from the high bits: fold the low ones (the last word's) into them too.
+    state ^ (state << 29)
 }
 
-/// FNV-1a's starting state.
-pub(super) const FNV_START: u64 = 0xcbf2_9ce4_8422_2325;
+/// The slot count (a power of two, at least twice the keys) and the shift that takes a hash's
+/// high bits to a slot.
+fn capacity(keys: usize) -> (usize, u32) {
+    let slots = (keys * 2).next_power_of_two().max(8);
+    (slots, 64 - slots.trailing_zeros())
+}
 
-/// Keys → postings, while rules are being compiled.
-#[derive(Debug, Default)]
-pub(super) struct TableBuilder(HashMap<Vec<u8>, Vec<usize>>);
+/// Keys up to this long are kept in their slot (most event types and sources), so that an
+/// exact lookup reads one cache line.
+const INLINE: usize = 20;
 
-impl TableBuilder {
-    /// Adds `posting` under `key` (once).
-    pub(super) fn add(&mut self, key: Vec<u8>, posting: usize) {
-        let postings = self.0.entry(key).or_default();
-        if !postings.contains(&posting) {
-            postings.push(posting);
-        }
-    }
+#[derive(Debug, Clone, Copy)]
+struct StrSlot {
+    /// The hash's low half (the high half chose the slot).
+    hash: u32,
+    /// `EMPTY_ID`: an empty slot.
+    id: u32,
+    length: u32,
+    /// The key when it is at most `INLINE` bytes long; else its start in `bytes`, in the
+    /// first four.
+    key: [u8; INLINE],
+}
 
-    /// The frozen table.
-    pub(super) fn build(self) -> KeyTable {
-        let capacity = (self.0.len() * 2).next_power_of_two().max(8);
-        let filter_bits = (self.0.len() * 8).next_power_of_two().max(64);
-        let mut table = KeyTable {
-            slots: vec![Slot::EMPTY; capacity],
+const EMPTY_ID: u32 = u32::MAX;
+
+/// Strings → ids, frozen.
+#[derive(Debug, Clone)]
+pub(super) struct StrTable {
+    slots: Vec<StrSlot>,
+    shift: u32,
+    filter: Vec<u64>,
+    /// The keys longer than `INLINE`.
+    bytes: Vec<u8>,
+}
+
+impl StrTable {
+    /// The table of `keys` (each with its id, below `u32::MAX`).
+    pub(super) fn new(keys: &HashMap<String, u32>) -> Self {
+        let (slots, shift) = capacity(keys.len());
+        let filter_bits = (keys.len() * 8).next_power_of_two().max(64);
+        let mut table = StrTable {
+            slots: vec![
+                StrSlot {
+                    hash: 0,
+                    id: EMPTY_ID,
+                    length: 0,
+                    key: [0; INLINE],
+                };
+                slots
+            ],
+            shift,
             filter: vec![0; filter_bits / 64],
             bytes: Vec::new(),
-            postings: Vec::new(),
         };
         // In key order, so that the layout does not depend on the map's iteration order.
-        let mut entries: Vec<(Vec<u8>, Vec<usize>)> = self.0.into_iter().collect();
-        entries.sort();
-        for (key, postings) in entries {
-            let hash = fnv(FNV_START, &key);
-            let slot = Slot {
-                hash,
-                key: (table.bytes.len() as u32, key.len() as u32),
-                postings: (table.postings.len() as u32, postings.len() as u32),
+        let mut sorted: Vec<(&String, &u32)> = keys.iter().collect();
+        sorted.sort();
+        for (key, &id) in sorted {
+            let hash = hash(key.as_bytes());
+            let mut slot = StrSlot {
+                hash: hash as u32,
+                id,
+                length: key.len() as u32,
+                key: [0; INLINE],
             };
-            table.bytes.extend_from_slice(&key);
-            table.postings.extend_from_slice(&postings);
+            if key.len() <= INLINE {
+                slot.key[..key.len()].copy_from_slice(key.as_bytes());
+            } else {
+                slot.key[..4].copy_from_slice(&(table.bytes.len() as u32).to_le_bytes());
+                table.bytes.extend_from_slice(key.as_bytes());
+            }
             let mask = table.slots.len() - 1;
-            let mut at = hash as usize & mask;
-            while !table.slots[at].is_empty() {
+            let mut at = (hash >> table.shift) as usize;
+            while table.slots[at].id != EMPTY_ID {
                 at = (at + 1) & mask;
             }
             table.slots[at] = slot;
@@ -64,117 +125,241 @@ impl TableBuilder {
         }
         table
     }
+
+    fn filter_bit(&self, hash: u64) -> usize {
+        (hash >> 16) as usize & (self.filter.len() * 64 - 1)
+    }
+
+    /// The id of `key`, whose [`hash`] is `hash`, asking the filter first: for lookups that
+    /// mostly find nothing.
+    pub(super) fn get_rare(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let bit = self.filter_bit(hash);
+        if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
+            return None;
+        }
+        self.get(hash, key)
+    }
+
+    /// The id of `key`, whose [`hash`] is `hash`.
+    pub(super) fn get(&self, hash: u64, key: &[u8]) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut at = (hash >> self.shift) as usize;
+        loop {
+            let slot = &self.slots[at];
+            if slot.id == EMPTY_ID {
+                return None;
+            }
+            if slot.hash == hash as u32 && slot.length as usize == key.len() {
+                let stored = match slot.key.get(..key.len()) {
+                    Some(inline) => inline,
+                    None => {
+                        let mut start = [0; 4];
+                        start.copy_from_slice(&slot.key[..4]);
+                        let start = u32::from_le_bytes(start) as usize;
+                        &self.bytes[start..start + key.len()]
+                    }
+                };
+                if same(stored, key) {
+                    return Some(slot.id);
+                }
+            }
+            at = (at + 1) & mask;
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
-struct Slot {
-    hash: u64,
-    /// (start, length) in `bytes`.
-    key: (u32, u32),
-    /// (start, length) in `postings`; length 0: an empty slot.
-    postings: (u32, u32),
+struct IdSlot {
+    key: u64,
+    /// The only posting when `length` is 1, else where the postings start.
+    start: u32,
+    /// 0: an empty slot.
+    length: u32,
 }
 
-impl Slot {
-    const EMPTY: Slot = Slot {
-        hash: 0,
-        key: (0, 0),
-        postings: (0, 0),
-    };
-
-    fn is_empty(&self) -> bool {
-        self.postings.1 == 0
-    }
-}
-
-/// Byte keys → postings, frozen.
+/// Ids (one, or a pair as `first << 32 | second`) → postings, frozen.
 #[derive(Debug, Clone)]
-pub(super) struct KeyTable {
-    slots: Vec<Slot>,
-    filter: Vec<u64>,
-    bytes: Vec<u8>,
-    postings: Vec<usize>,
+pub(super) struct IdTable {
+    slots: Vec<IdSlot>,
+    shift: u32,
+    postings: Vec<u32>,
+    /// Every posting, once.
+    all: Vec<u32>,
 }
 
-impl KeyTable {
-    fn filter_bit(&self, hash: u64) -> usize {
-        (hash >> 40) as usize & (self.filter.len() * 64 - 1)
-    }
-
-    /// True when the table holds nothing.
-    pub(super) fn is_empty(&self) -> bool {
-        self.postings.is_empty()
-    }
-
-    /// The postings of the key whose bytes are `parts` joined and whose FNV hash is `hash`.
-    pub(super) fn get(&self, hash: u64, parts: &[&[u8]]) -> &[usize] {
-        let bit = self.filter_bit(hash);
-        if self.filter[bit / 64] & (1 << (bit % 64)) == 0 {
-            return &[];
+impl IdTable {
+    /// The table of `keys` and their postings.
+    pub(super) fn new(keys: HashMap<u64, Vec<u32>>) -> Self {
+        let (slots, shift) = capacity(keys.len());
+        let mut table = IdTable {
+            slots: vec![
+                IdSlot {
+                    key: 0,
+                    start: 0,
+                    length: 0,
+                };
+                slots
+            ],
+            shift,
+            postings: Vec::new(),
+            all: Vec::new(),
+        };
+        let mut sorted: Vec<(u64, Vec<u32>)> = keys.into_iter().collect();
+        sorted.sort();
+        for (key, postings) in sorted {
+            if postings.is_empty() {
+                continue;
+            }
+            table.all.extend_from_slice(&postings);
+            let slot = match postings.as_slice() {
+                [only] => IdSlot {
+                    key,
+                    start: *only,
+                    length: 1,
+                },
+                _ => {
+                    let start = table.postings.len() as u32;
+                    table.postings.extend_from_slice(&postings);
+                    IdSlot {
+                        key,
+                        start,
+                        length: postings.len() as u32,
+                    }
+                }
+            };
+            let mask = table.slots.len() - 1;
+            let mut at = Self::slot_of(key, table.shift);
+            while table.slots[at].length != 0 {
+                at = (at + 1) & mask;
+            }
+            table.slots[at] = slot;
         }
+        table.all.sort_unstable();
+        table.all.dedup();
+        table
+    }
+
+    fn slot_of(key: u64, shift: u32) -> usize {
+        (key.wrapping_mul(K) >> shift) as usize
+    }
+
+    /// The postings of `key`.
+    pub(super) fn get(&self, key: u64) -> &[u32] {
         let mask = self.slots.len() - 1;
-        let mut at = hash as usize & mask;
+        let mut at = Self::slot_of(key, self.shift);
         loop {
             let slot = &self.slots[at];
-            if slot.is_empty() {
+            if slot.length == 0 {
                 return &[];
             }
-            if slot.hash == hash && self.key_is(slot, parts) {
-                let (start, length) = (slot.postings.0 as usize, slot.postings.1 as usize);
-                return &self.postings[start..start + length];
+            if slot.key == key {
+                return match slot.length {
+                    1 => std::slice::from_ref(&slot.start),
+                    length => {
+                        let start = slot.start as usize;
+                        &self.postings[start..start + length as usize]
+                    }
+                };
             }
             at = (at + 1) & mask;
         }
     }
 
-    fn key_is(&self, slot: &Slot, parts: &[&[u8]]) -> bool {
-        let (start, length) = (slot.key.0 as usize, slot.key.1 as usize);
-        if parts.iter().map(|p| p.len()).sum::<usize>() != length {
-            return false;
-        }
-        let mut key = &self.bytes[start..start + length];
-        parts.iter().all(|part| {
-            let (head, rest) = key.split_at(part.len());
-            key = rest;
-            head == *part
-        })
-    }
-
-    /// Every posting.
-    pub(super) fn all(&self) -> &[usize] {
-        &self.postings
+    /// Every posting, once.
+    pub(super) fn all(&self) -> &[u32] {
+        &self.all
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{FNV_START, TableBuilder, fnv};
+    use std::collections::HashMap;
+
+    use super::{IdTable, StrTable, hash};
 
     #[test]
-    fn finds_what_was_added_and_nothing_else() {
-        let mut builder = TableBuilder::default();
-        for n in 0..500 {
-            builder.add(format!("key-{n}").into_bytes(), n);
-            builder.add(format!("key-{n}").into_bytes(), n);
-            builder.add(format!("key-{n}").into_bytes(), n + 1_000);
-        }
-        let table = builder.build();
-        for n in 0..500 {
-            let key = format!("key-{n}");
-            let hash = fnv(FNV_START, key.as_bytes());
-            assert_eq!(table.get(hash, &[key.as_bytes()]), &[n, n + 1_000]);
-            // The same bytes given in parts.
-            let (a, b) = key.as_bytes().split_at(2);
-            assert_eq!(table.get(hash, &[a, b]), &[n, n + 1_000]);
-        }
-        for missing in ["key-500", "key-", "", "other"] {
-            let hash = fnv(FNV_START, missing.as_bytes());
-            assert!(
-                table.get(hash, &[missing.as_bytes()]).is_empty(),
-                "{missing}"
+    fn strings_find_their_ids_and_nothing_else() {
+        let keys: HashMap<String, u32> = (0..500).map(|n| (format!("key-{n}"), n)).collect();
+        let table = StrTable::new(&keys);
+        for (key, id) in &keys {
+            assert_eq!(table.get(hash(key.as_bytes()), key.as_bytes()), Some(*id));
+            assert_eq!(
+                table.get_rare(hash(key.as_bytes()), key.as_bytes()),
+                Some(*id)
             );
         }
-        assert_eq!(table.all().len(), 1_000);
-        assert!(TableBuilder::default().build().is_empty());
+        for missing in ["key-500", "key-", "", "other", "key-1\0"] {
+            assert_eq!(
+                table.get(hash(missing.as_bytes()), missing.as_bytes()),
+                None
+            );
+            assert_eq!(
+                table.get_rare(hash(missing.as_bytes()), missing.as_bytes()),
+                None
+            );
+        }
+        // Keys too long for their slot, and keys of the same length as they are.
+        let long = |n: u32| format!("a-key-longer-than-its-slot-{n}");
+        let keys: HashMap<String, u32> = (0..50).map(|n| (long(n), n)).collect();
+        let table = StrTable::new(&keys);
+        for n in 0..50 {
+            assert_eq!(
+                table.get(hash(long(n).as_bytes()), long(n).as_bytes()),
+                Some(n)
+            );
+        }
+        let other = long(99);
+        assert_eq!(table.get(hash(other.as_bytes()), other.as_bytes()), None);
+        assert_eq!(StrTable::new(&HashMap::new()).get(hash(b"a"), b"a"), None);
+        // The empty string is a key like any other.
+        let table = StrTable::new(&HashMap::from([(String::new(), 7)]));
+        assert_eq!(table.get(hash(b""), b""), Some(7));
+    }
+
+    #[test]
+    fn ids_find_their_postings_one_or_many() {
+        let keys: HashMap<u64, Vec<u32>> = (0..300_u64)
+            .map(|n| {
+                let postings = if n % 3 == 0 {
+                    vec![n as u32]
+                } else {
+                    vec![n as u32, 1_000 + n as u32]
+                };
+                ((n << 32) | (n * 7), postings)
+            })
+            .collect();
+        let table = IdTable::new(keys.clone());
+        for (key, postings) in &keys {
+            assert_eq!(table.get(*key), postings.as_slice());
+        }
+        assert!(table.get(5).is_empty());
+        assert!(table.get(1 << 32).is_empty());
+        assert_eq!(table.all().len(), 300 + 200);
+        assert!(IdTable::new(HashMap::new()).get(0).is_empty());
+    }
+
+    #[test]
+    fn the_hash_tells_apart_strings_that_differ_in_length_or_tail() {
+        let strings = [
+            "",
+            "\0",
+            "\0\0",
+            "a",
+            "a\0",
+            "ab",
+            "ba",
+            "abcd",
+            "abcde",
+            "abcdefg",
+            "abcdefgh",
+            "abcdefgh\0",
+            "abcdefghi",
+            "abcdefghij",
+            "order-created",
+            "order-creates",
+        ];
+        let hashes: std::collections::HashSet<u64> =
+            strings.iter().map(|s| hash(s.as_bytes())).collect();
+        assert_eq!(hashes.len(), strings.len());
     }
 }
