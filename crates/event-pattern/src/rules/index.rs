@@ -7,6 +7,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
+use super::checked_whole;
 use super::table::{IdTable, StrTable, hash};
 
 /// The strings rules name at one path, while rules are being compiled.
@@ -164,11 +165,11 @@ impl EventKeys {
 
 /// An index while rules are being compiled.
 #[derive(Debug, Default)]
-pub(super) struct IndexBuilder(HashMap<u64, Vec<u32>>);
+pub(super) struct IndexBuilder(HashMap<u64, Vec<u64>>);
 
 impl IndexBuilder {
     /// Adds `posting` under the second field's id `second`, with the first's (of a pair).
-    pub(super) fn add(&mut self, first: Option<u32>, second: u32, posting: u32) {
+    pub(super) fn add(&mut self, first: Option<u32>, second: u32, posting: u64) {
         let postings = self.0.entry(key(first, second)).or_default();
         if !postings.contains(&posting) {
             postings.push(posting);
@@ -202,7 +203,7 @@ pub(super) struct Index {
 
 impl Index {
     /// Adds to `found` the postings of the rules `event`'s ids (`keys`) find.
-    pub(super) fn look_up(&self, keys: &EventKeys, found: &mut Vec<u32>) {
+    pub(super) fn look_up(&self, keys: &EventKeys, found: &mut Vec<u64>) {
         let second = keys.spans[self.fields.1];
         let first = self.fields.0.map(|at| keys.spans[at]);
         let (second, first) = match (second, first) {
@@ -220,7 +221,12 @@ impl Index {
             ),
             _ => {
                 // Found through an array of objects: every rule here, each to be checked whole.
-                found.extend(self.table.all().iter().map(|posting| posting | 1));
+                found.extend(
+                    self.table
+                        .all()
+                        .iter()
+                        .map(|&posting| checked_whole(posting)),
+                );
                 return;
             }
         };

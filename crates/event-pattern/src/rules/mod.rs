@@ -37,27 +37,31 @@ pub struct RuleSet {
     patterns: Vec<Pattern>,
     /// The indexed paths, each with the strings rules name there.
     paths: Vec<(Vec<String>, PathKeys)>,
-    /// The indexes, by one field or two. Their postings are entries, `entry << 1`.
+    /// The indexes, by one field or two, to postings.
     indexes: Vec<Index>,
-    /// Each way a rule can be found: the rule, and what is left to check once found.
-    entries: Vec<(u32, Check)>,
     /// The remaining checks, each once: rules asking the same share it, which stays in the
     /// cache (as event-ruler shares the states of equal conditions).
     checks: Vec<Pattern>,
-    /// Entries of rules with no indexable field, always checked (as postings).
-    unindexed: Vec<u32>,
+    /// The postings of rules with no indexable field, always checked.
+    unindexed: Vec<u64>,
 }
 
-/// What is left to check of a rule found by an index.
-#[derive(Debug, Clone, Copy)]
-enum Check {
-    /// Nothing: the index's fields are all the rule has.
-    Nothing,
-    /// The rule's other fields (with a `$or` option's, for a rule found by that option): a
-    /// position in `checks`.
-    Rest(u32),
-    /// The whole rule (not indexed, or found through an array of objects).
-    Whole,
+/// A way of finding a rule, as an index holds it: the rule (high half) and what is left to
+/// check once found (low half), so that a rule found needs no other lookup before its check:
+/// `NOTHING` (the index's fields are all the rule has), `WHOLE` (the whole rule: not indexed,
+/// or found through an array of objects), or the position in `checks` plus `REST` of the
+/// rule's other fields (with a `$or` option's, for a rule found by that option).
+fn posting(rule: u32, check: u32) -> u64 {
+    (u64::from(rule) << 32) | u64::from(check)
+}
+
+const NOTHING: u32 = 0;
+const WHOLE: u32 = 1;
+const REST: u32 = 2;
+
+/// `posting` with the whole rule to check.
+fn checked_whole(posting: u64) -> u64 {
+    (posting & !0xffff_ffff) | u64::from(WHOLE)
 }
 
 /// A pair of fields is indexed only when their values make at most this many pairs.
@@ -132,7 +136,6 @@ impl RuleSet {
 
         let mut paths = Paths::default();
         let mut builders: Vec<((Option<usize>, usize), IndexBuilder)> = Vec::new();
-        let mut entries: Vec<(u32, Check)> = Vec::new();
         let mut checks: Vec<Pattern> = Vec::new();
         let mut check_of: HashMap<String, u32> = HashMap::new();
         let mut unindexed = Vec::new();
@@ -140,8 +143,7 @@ impl RuleSet {
             let rule = rule as u32;
             if options.iter().any(|(anchors, _)| anchors.is_empty()) {
                 // An option with no indexable field could match anything: check it always.
-                unindexed.push((entries.len() as u32) << 1);
-                entries.push((rule, Check::Whole));
+                unindexed.push(posting(rule, WHOLE));
                 continue;
             }
             for (anchors, pattern) in options {
@@ -174,17 +176,15 @@ impl RuleSet {
                     .collect();
                 let rest = without(pattern, &used, &mut Vec::new());
                 let check = if rest.fields.is_empty() && rest.any_of.is_empty() {
-                    Check::Nothing
+                    NOTHING
                 } else {
                     // Hubs repeat their content filters (the same field, a few thresholds).
-                    let at = *check_of.entry(format!("{rest:?}")).or_insert_with(|| {
+                    *check_of.entry(format!("{rest:?}")).or_insert_with(|| {
                         checks.push(rest);
-                        checks.len() as u32 - 1
-                    });
-                    Check::Rest(at)
+                        REST + checks.len() as u32 - 1
+                    })
                 };
-                let posting = (entries.len() as u32) << 1;
-                entries.push((rule, check));
+                let posting = posting(rule, check);
                 let first_ids: Vec<Option<u32>> = match first {
                     Some((path, keys)) => {
                         let at = paths.at(path);
@@ -226,7 +226,6 @@ impl RuleSet {
                 .into_iter()
                 .map(|(fields, builder)| builder.build(fields))
                 .collect(),
-            entries,
             checks,
             unindexed,
         }
@@ -245,38 +244,33 @@ impl RuleSet {
     /// The names of the rules `event` matches, in the order the rules were given.
     pub fn matching(&self, event: &Value) -> Vec<&str> {
         let keys = EventKeys::of(event, &self.paths);
-        let mut found: Vec<u32> = Vec::with_capacity(self.unindexed.len() + 8);
+        let mut found: Vec<u64> = Vec::with_capacity(self.unindexed.len() + 8);
         found.extend_from_slice(&self.unindexed);
         for index in &self.indexes {
             index.look_up(&keys, &mut found);
         }
+        // In the rules' order (the high half), each way once.
         found.sort_unstable();
         found.dedup();
-        let mut matched: Vec<u32> = Vec::with_capacity(found.len());
+        let mut matched: Vec<&str> = Vec::with_capacity(found.len());
+        let mut last = None;
         for &posting in &found {
-            let (rule, check) = self.entries[(posting >> 1) as usize];
-            // The low bit: found through an array of objects, so the whole rule is checked.
-            let check = if posting & 1 == 1 {
-                Check::Whole
-            } else {
-                check
-            };
-            let matches = match check {
-                Check::Nothing => true,
-                Check::Rest(at) => self.checks[at as usize].matches(event),
-                Check::Whole => self.patterns[rule as usize].matches(event),
+            let rule = (posting >> 32) as usize;
+            if last == Some(rule) {
+                // Found by another way (a `$or` option) and matched already.
+                continue;
+            }
+            let matches = match posting as u32 {
+                NOTHING => true,
+                WHOLE => self.patterns[rule].matches(event),
+                check => self.checks[(check - REST) as usize].matches(event),
             };
             if matches {
-                matched.push(rule);
+                matched.push(self.names[rule].as_str());
+                last = Some(rule);
             }
         }
-        // A rule found by several `$or` options once.
-        matched.sort_unstable();
-        matched.dedup();
         matched
-            .into_iter()
-            .map(|rule| self.names[rule as usize].as_str())
-            .collect()
     }
 }
 

@@ -170,33 +170,37 @@ impl StrTable {
 
 #[derive(Debug, Clone, Copy)]
 struct IdSlot {
+    /// The key; with `RANGE` set when `value` is a range of `postings`; `EMPTY_KEY`: an empty
+    /// slot.
     key: u64,
-    /// The only posting when `length` is 1, else where the postings start.
-    start: u32,
-    /// 0: an empty slot.
-    length: u32,
+    /// The only posting, or (with `RANGE`) where the postings start (high half) and how many
+    /// (low half).
+    value: u64,
 }
 
-/// Ids (one, or a pair as `first << 32 | second`) → postings, frozen.
+/// Set in a slot's key when its value is a range of postings. Keys never use this bit.
+const RANGE: u64 = 1 << 63;
+const EMPTY_KEY: u64 = u64::MAX;
+
+/// Ids (one, or a pair as `(first + 1) << 32 | second`, ids below 2^31) → postings, frozen.
 #[derive(Debug, Clone)]
 pub(super) struct IdTable {
     slots: Vec<IdSlot>,
     shift: u32,
-    postings: Vec<u32>,
+    postings: Vec<u64>,
     /// Every posting, once.
-    all: Vec<u32>,
+    all: Vec<u64>,
 }
 
 impl IdTable {
-    /// The table of `keys` and their postings.
-    pub(super) fn new(keys: HashMap<u64, Vec<u32>>) -> Self {
+    /// The table of `keys` (below 2^63 - 1) and their postings.
+    pub(super) fn new(keys: HashMap<u64, Vec<u64>>) -> Self {
         let (slots, shift) = capacity(keys.len());
         let mut table = IdTable {
             slots: vec![
                 IdSlot {
-                    key: 0,
-                    start: 0,
-                    length: 0,
+                    key: EMPTY_KEY,
+                    value: 0,
                 };
                 slots
             ],
@@ -204,7 +208,7 @@ impl IdTable {
             postings: Vec::new(),
             all: Vec::new(),
         };
-        let mut sorted: Vec<(u64, Vec<u32>)> = keys.into_iter().collect();
+        let mut sorted: Vec<(u64, Vec<u64>)> = keys.into_iter().collect();
         sorted.sort();
         for (key, postings) in sorted {
             if postings.is_empty() {
@@ -212,24 +216,19 @@ impl IdTable {
             }
             table.all.extend_from_slice(&postings);
             let slot = match postings.as_slice() {
-                [only] => IdSlot {
-                    key,
-                    start: *only,
-                    length: 1,
-                },
+                [only] => IdSlot { key, value: *only },
                 _ => {
-                    let start = table.postings.len() as u32;
+                    let start = table.postings.len() as u64;
                     table.postings.extend_from_slice(&postings);
                     IdSlot {
-                        key,
-                        start,
-                        length: postings.len() as u32,
+                        key: key | RANGE,
+                        value: (start << 32) | postings.len() as u64,
                     }
                 }
             };
             let mask = table.slots.len() - 1;
             let mut at = Self::slot_of(key, table.shift);
-            while table.slots[at].length != 0 {
+            while table.slots[at].key != EMPTY_KEY {
                 at = (at + 1) & mask;
             }
             table.slots[at] = slot;
@@ -244,29 +243,28 @@ impl IdTable {
     }
 
     /// The postings of `key`.
-    pub(super) fn get(&self, key: u64) -> &[u32] {
+    pub(super) fn get(&self, key: u64) -> &[u64] {
         let mask = self.slots.len() - 1;
         let mut at = Self::slot_of(key, self.shift);
         loop {
             let slot = &self.slots[at];
-            if slot.length == 0 {
-                return &[];
-            }
             if slot.key == key {
-                return match slot.length {
-                    1 => std::slice::from_ref(&slot.start),
-                    length => {
-                        let start = slot.start as usize;
-                        &self.postings[start..start + length as usize]
-                    }
-                };
+                return std::slice::from_ref(&slot.value);
+            }
+            if slot.key == key | RANGE {
+                let start = (slot.value >> 32) as usize;
+                let length = (slot.value & 0xffff_ffff) as usize;
+                return &self.postings[start..start + length];
+            }
+            if slot.key == EMPTY_KEY {
+                return &[];
             }
             at = (at + 1) & mask;
         }
     }
 
     /// Every posting, once.
-    pub(super) fn all(&self) -> &[u32] {
+    pub(super) fn all(&self) -> &[u64] {
         &self.all
     }
 }
@@ -318,12 +316,12 @@ mod tests {
 
     #[test]
     fn ids_find_their_postings_one_or_many() {
-        let keys: HashMap<u64, Vec<u32>> = (0..300_u64)
+        let keys: HashMap<u64, Vec<u64>> = (0..300_u64)
             .map(|n| {
                 let postings = if n % 3 == 0 {
-                    vec![n as u32]
+                    vec![n << 32]
                 } else {
-                    vec![n as u32, 1_000 + n as u32]
+                    vec![n, (1_000 + n) << 32 | 5]
                 };
                 ((n << 32) | (n * 7), postings)
             })
