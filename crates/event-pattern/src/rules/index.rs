@@ -19,6 +19,8 @@ pub(super) struct PathKeysBuilder {
 
 impl PathKeysBuilder {
     /// The id of `value` at this path, as an exact value or a prefix (one id space for both).
+    /// Ids count a path's distinct strings, so they stay below 2^31 (two billion strings would
+    /// not fit in memory), which the index keys rely on.
     pub(super) fn id(&mut self, value: &str, prefix: bool) -> u32 {
         let next = (self.exact.len() + self.prefixes.len()) as u32;
         let keys = if prefix {
@@ -184,9 +186,10 @@ impl IndexBuilder {
     }
 }
 
+/// The key of one id, or of a pair: a pair's is never a single id's (its high half is at least
+/// 1), and with ids below 2^31 no key uses the top bit, which the table keeps for itself.
 fn key(first: Option<u32>, second: u32) -> u64 {
     match first {
-        // Ids are below u32::MAX, so a pair's key is never a single id's.
         Some(first) => ((u64::from(first) + 1) << 32) | u64::from(second),
         None => u64::from(second),
     }

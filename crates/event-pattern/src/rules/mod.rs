@@ -3,12 +3,13 @@
 //! one or a prefix, the ones the fewest other rules share: `source` and `detail-type`,
 //! typically, each shared by many rules of a large hub, the pair by one or two), or by its
 //! only such field. A rule with `$or` is found by each option's fields (with the
-//! rule's own). An event looks up its values of the indexed fields (a hash lookup per value,
-//! per value pair, and per distinct prefix length, most of them answered by a small filter)
-//! and only the rules found are checked, beside the few with no indexable field; a rule found
-//! by all the fields it has needs no check at all. So the work per event follows the rules
-//! that match it, not the number of rules: with rules as selective as a hub's, about the same
-//! with 10 rules or 1,000.
+//! rule's own). Every string a rule names at an indexed path gets an id; an event's value at
+//! each indexed path is hashed once and looked up among them (prefixes only at the lengths of
+//! those that start with its first byte), whatever the number of indexes, and the rules are
+//! found by one id or a pair of ids. Only the rules found are checked, beside the few with no
+//! indexable field; a rule found by all the fields it has needs no check at all. So the work
+//! per event follows the paths rules use and the rules that match it, not the number of
+//! rules: with rules as selective as a hub's, about the same with 10 rules or 1,000.
 
 mod index;
 mod table;
