@@ -2,7 +2,8 @@
 //! stream function that always fails has its batches bisected, each record retried
 //! `MaximumRetryAttempts` times, then sent to the on-failure queue; a queue function that always
 //! fails gets each message back after the visibility timeout until `maxReceiveCount`, then the
-//! message moves to the dead-letter queue. Nothing is lost either way; and a template naming a
+//! message moves to the dead-letter queue. Nothing is lost either way. Batches short of their
+//! size wait out their batching window, on streams and on queues; and a template naming a
 //! function the hub cannot run stops it from starting.
 
 use std::path::{Path, PathBuf};
@@ -154,6 +155,37 @@ async fn a_batch_short_of_its_size_waits_out_its_batching_window() {
         1
     );
     assert!(local.hub.core().now_ms() - started >= 1_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_batch_short_of_its_size_waits_out_its_batching_window() {
+    // The delivery gateway reads its queue 10 at a time with a 1 s window: one message waits
+    // the window out (on the hub's clock), ten go at once; one invocation either way.
+    for (messages, waits) in [(1, true), (10, false)] {
+        let mut local = LocalSubsystem::start(&templates()).await.expect("starts");
+        local.hub.core().keep_log();
+        let started = local.hub.core().now_ms();
+        for n in 0..messages {
+            local.delivery_message(&delivery_status(&format!("o-{n}"), "delivered", "Ana"));
+        }
+        local.settle().await.expect("settles");
+        let stats = local.hub.core().stats();
+        let gateway = &stats.functions["delivery-ingress-gateway/Function"];
+        assert_eq!((gateway.invocations, gateway.records), (1, messages));
+        let published: Vec<i64> = local
+            .hub
+            .core()
+            .log()
+            .iter()
+            .filter(|logged| logged.detail_type.starts_with("delivery-"))
+            .map(|logged| logged.at_ms - started)
+            .collect();
+        assert_eq!(published.len(), messages, "{published:?}");
+        assert!(
+            published.iter().all(|at| (*at >= 1_000) == waits),
+            "{messages} messages published after {published:?} ms"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

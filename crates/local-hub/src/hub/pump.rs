@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use serde_json::json;
 
 use super::events;
-use super::resources::StreamRecord;
+use super::resources::{Queue, StreamRecord};
 use super::{Core, Hub, HubError, Invoked, State, lock};
 use crate::model::{EventSource, SourceKind};
 
@@ -66,7 +66,8 @@ pub(super) async fn run_until_idle(hub: &Hub) -> Result<(), HubError> {
 }
 
 /// When nothing is deliverable: moves the clock to the next moment something is (a hidden
-/// message's visibility timeout, a batching window's end). False when nothing waits.
+/// message's visibility timeout, a stream's or a queue's batching window's end). False when
+/// nothing waits.
 fn wake(core: &Core) -> bool {
     let mut state = lock(&core.state);
     let now = state.clock_ms;
@@ -93,10 +94,13 @@ fn wake(core: &Core) -> bool {
         })
         .filter(|at| *at > now)
         .min();
-    let next = match (hidden, windows) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
+    let queue_windows = core
+        .sources()
+        .iter()
+        .filter(|s| s.kind == SourceKind::Sqs)
+        .filter_map(|source| queue_window_ends(state.queues.get(&source.arn)?, source, now))
+        .min();
+    let next = [hidden, windows, queue_windows].into_iter().flatten().min();
     match next {
         Some(at) => {
             state.clock_ms = at;
@@ -334,7 +338,12 @@ fn queue_batch(core: &Core, index: usize) -> Option<(Vec<String>, Vec<u8>)> {
     let expired = queue.expire(now);
     let redriven = queue.take_redriven(now);
     let dead_letter = queue.redrive.as_ref().map(|(arn, _)| arn.clone());
-    let messages = queue.receive(source.batch_size, now);
+    // `MaximumBatchingWindowInSeconds`: fewer messages than the batch size wait until the
+    // oldest of them has been visible that long.
+    let messages = match queue_window_ends(queue, source, now) {
+        Some(_) => Vec::new(),
+        None => queue.receive(source.batch_size, now),
+    };
     if expired > 0 {
         // Deleted by SQS unread: what Lambda would never see.
         *state
@@ -361,6 +370,14 @@ fn queue_batch(core: &Core, index: usize) -> Option<(Vec<String>, Vec<u8>)> {
         ids,
         events::sqs(&messages, &source.arn, &core.model.deployment.region),
     ))
+}
+
+/// When the batching window of `source` on `queue` ends, if its visible messages wait for it
+/// at `now`: fewer than the batch size, the oldest visible for less than the window.
+fn queue_window_ends(queue: &Queue, source: &EventSource, now: i64) -> Option<i64> {
+    let (visible, since) = queue.visible(now);
+    let ends = since? + source.batching_window_seconds as i64 * 1_000;
+    (visible > 0 && visible < source.batch_size && ends > now).then_some(ends)
 }
 
 fn after_queue_batch(core: &Core, index: usize, ids: &[String], invoked: &Invoked) {

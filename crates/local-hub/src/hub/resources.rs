@@ -140,6 +140,18 @@ impl Queue {
         out
     }
 
+    /// How many messages are visible, and since when the oldest of them has been (its sending,
+    /// or its return after a visibility timeout).
+    pub fn visible(&self, now_ms: i64) -> (usize, Option<i64>) {
+        self.messages
+            .iter()
+            .filter(|m| m.visible_at_ms <= now_ms)
+            .fold((0, None), |(count, oldest), m| {
+                let since = oldest.map_or(m.visible_at_ms, |o: i64| o.min(m.visible_at_ms));
+                (count + 1, Some(since))
+            })
+    }
+
     /// The earliest time a hidden message becomes visible again, if any is hidden.
     pub fn next_visible_ms(&self, now_ms: i64) -> Option<i64> {
         self.messages
