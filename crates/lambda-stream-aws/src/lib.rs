@@ -60,7 +60,7 @@ pub mod testing;
 pub mod view;
 
 #[cfg(feature = "dynamodb")]
-pub use dynamodb::{DynamoDbStore, Idempotency, Once, UpdateExpression, WriteOutcome};
+pub use dynamodb::{ClaimStore, DynamoDbStore, Idempotency, Once, UpdateExpression, WriteOutcome};
 #[cfg(feature = "eventbridge")]
 pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 #[cfg(feature = "http")]

@@ -149,18 +149,41 @@ mod idempotency {
     use std::time::{Duration, Instant};
 
     use lambda_stream::{ErrorClass, StepError};
+    use lambda_stream_aws::store::memory::InMemoryStore;
     use lambda_stream_aws::{Idempotency, Once};
 
     use super::{moto_endpoint, new_table, sdk_config};
 
+    /// The claims in a table of moto's DynamoDB.
+    async fn in_dynamodb() -> Arc<Idempotency> {
+        let endpoint = moto_endpoint();
+        Arc::new(Idempotency::new(
+            new_table(&sdk_config(&endpoint).await).await,
+            Duration::from_secs(3600),
+        ))
+    }
+
+    /// The claims in a table in memory (what the local hub gives the payment gateway): the
+    /// same behaviour, asked of the same tests.
+    fn in_memory() -> Arc<Idempotency> {
+        Arc::new(Idempotency::with_store(
+            Arc::new(InMemoryStore::new()),
+            Duration::from_secs(3600),
+        ))
+    }
+
     #[tokio::test]
     #[ignore = "needs moto_server: scripts/test starts one and runs it"]
     async fn an_effect_runs_once_per_event_and_a_failure_releases_the_claim() {
-        let endpoint = moto_endpoint();
-        let idempotency = Idempotency::new(
-            new_table(&sdk_config(&endpoint).await).await,
-            Duration::from_secs(3600),
-        );
+        runs_once_and_a_failure_releases(in_dynamodb().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_effect_runs_once_per_event_and_a_failure_releases_the_claim_in_memory() {
+        runs_once_and_a_failure_releases(in_memory()).await;
+    }
+
+    async fn runs_once_and_a_failure_releases(idempotency: Arc<Idempotency>) {
         let calls = Arc::new(AtomicUsize::new(0));
         let charge = |calls: Arc<AtomicUsize>| async move {
             Ok::<_, StepError>(calls.fetch_add(1, Ordering::SeqCst) + 1)
@@ -202,11 +225,16 @@ mod idempotency {
     #[tokio::test]
     #[ignore = "needs moto_server: scripts/test starts one and runs it"]
     async fn an_event_in_progress_elsewhere_is_retried_and_an_expired_claim_is_taken_over() {
-        let endpoint = moto_endpoint();
-        let idempotency = Arc::new(Idempotency::new(
-            new_table(&sdk_config(&endpoint).await).await,
-            Duration::from_secs(3600),
-        ));
+        in_progress_elsewhere_then_taken_over(in_dynamodb().await).await;
+    }
+
+    #[tokio::test]
+    async fn an_event_in_progress_elsewhere_is_retried_and_an_expired_claim_is_taken_over_in_memory()
+     {
+        in_progress_elsewhere_then_taken_over(in_memory()).await;
+    }
+
+    async fn in_progress_elsewhere_then_taken_over(idempotency: Arc<Idempotency>) {
         let (started_tx, started_rx) = tokio::sync::oneshot::channel::<()>();
         let (finish_tx, finish_rx) = tokio::sync::oneshot::channel::<()>();
         let holder = Arc::clone(&idempotency);
@@ -264,11 +292,15 @@ mod idempotency {
     #[tokio::test]
     #[ignore = "needs moto_server: scripts/test starts one and runs it"]
     async fn a_failed_effect_releases_only_its_own_claim() {
-        let endpoint = moto_endpoint();
-        let idempotency = Arc::new(Idempotency::new(
-            new_table(&sdk_config(&endpoint).await).await,
-            Duration::from_secs(3600),
-        ));
+        releases_only_its_own_claim(in_dynamodb().await).await;
+    }
+
+    #[tokio::test]
+    async fn a_failed_effect_releases_only_its_own_claim_in_memory() {
+        releases_only_its_own_claim(in_memory()).await;
+    }
+
+    async fn releases_only_its_own_claim(idempotency: Arc<Idempotency>) {
         // A claims e5 with a deadline now: its claim expires within a second or two.
         let (fail_tx, fail_rx) = tokio::sync::oneshot::channel::<()>();
         let holder = Arc::clone(&idempotency);

@@ -11,7 +11,9 @@ use lambda_http::{Body, Request, Response};
 use lambda_stream::Config;
 use lambda_stream_aws::event_store::EventStore;
 use lambda_stream_aws::store::Store;
+use lambda_stream_aws::store::memory::InMemoryStore;
 use lambda_stream_aws::view::Views;
+use lambda_stream_aws::{ClaimStore, Idempotency};
 use order_bff::graphql::BffSchema;
 use payment_ingress_webhook_gateway::WebhookGateway;
 
@@ -98,15 +100,18 @@ fn build(
             &var("BUS_NAME")?,
         )))
     };
-    let table = |variable: &str| -> Result<Arc<dyn Store>, HubError> {
+    let in_memory = |variable: &str| -> Result<Arc<InMemoryStore>, HubError> {
         let name = var(variable)?;
         let table = core.table(&name).ok_or_else(|| {
             error(format!(
                 "{variable} names {name}, which is not a table of the deployment"
             ))
         })?;
-        Ok(Arc::clone(&table.store) as Arc<dyn Store>)
+        Ok(Arc::clone(&table.store))
     };
+    let table = |variable: &str| in_memory(variable).map(|t| t as Arc<dyn Store>);
+    // The same tables, for an idempotency guard's claims.
+    let claims = |variable: &str| in_memory(variable).map(|t| t as Arc<dyn ClaimStore>);
     let events = |f: Arc<dyn crate::hub::LocalFunction>| Ok(Runnable::Events(f));
     match function.binary.as_str() {
         "order-egress-gateway" => {
@@ -141,12 +146,15 @@ fn build(
                     .unwrap_or(10),
             };
             let sender = settings.sender().map_err(|e| error(e.to_string()))?;
-            // Without its idempotency table (a DynamoDB client the hub does not play): the
-            // Idempotency-Key each call carries is what keeps the processor from charging
-            // twice, as the function's own start-up warning says.
+            // With its idempotency table, in memory: a redelivered payment is not charged
+            // again, as deployed.
+            let idempotency = Idempotency::with_store(
+                claims("ENTITY_TABLE_NAME")?,
+                payment_egress_gateway::CHARGES_REMEMBERED_FOR,
+            );
             events(Arc::new(payment_egress_gateway::handler(
                 sender,
-                None,
+                Some(Arc::new(idempotency)),
                 bus()?,
                 config,
             )))

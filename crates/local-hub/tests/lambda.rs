@@ -8,7 +8,11 @@
 
 use std::path::{Path, PathBuf};
 
+use serde_json::json;
+
+use lambda_stream::Envelope;
 use local_hub::externals::{delivery_status, menu_published};
+use local_hub::hub::BusEntry;
 use local_hub::local::{LocalSubsystem, StartOptions};
 
 fn templates() -> PathBuf {
@@ -186,6 +190,43 @@ async fn a_queue_batch_short_of_its_size_waits_out_its_batching_window() {
             "{messages} messages published after {published:?} ms"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_requested_twice_is_charged_once() {
+    // A producer that retried a put which had in fact succeeded: the same event twice on the
+    // bus. The payment gateway claims each event in its idempotency table (in memory here),
+    // so the second delivery is not charged.
+    let mut local = LocalSubsystem::start(&templates()).await.expect("starts");
+    let request = Envelope::builder("payment-requested")
+        .id("evt-pay-twice")
+        .timestamp(local.hub.core().now_ms())
+        .partition_key("o-twice")
+        .entity(
+            "payment",
+            &json!({"id": "pay-twice", "orderId": "o-twice", "customerId": "c1",
+                    "amount": 2350, "currency": "EUR", "paymentMethodToken": "tok_visa"}),
+        )
+        .build()
+        .expect("valid");
+    let entry = BusEntry {
+        source: "order-bff".into(),
+        detail_type: "payment-requested".into(),
+        detail: request.to_json(),
+        resources: Vec::new(),
+        account: None,
+    };
+    let bus = local.bus().to_string();
+    for put in local.hub.core().put_events(&bus, &[entry.clone(), entry]) {
+        put.expect("put");
+    }
+    local.settle().await.expect("settles");
+    let stats = local.hub.core().stats();
+    let gateway = &stats.functions["payment-egress-gateway/Function"];
+    // Both deliveries handled (the stream also carries the outcome the webhook published).
+    assert_eq!(gateway.delivered, 2, "{gateway:?}");
+    assert_eq!(gateway.failed_invocations, 0);
+    assert_eq!(local.processor.calls(), 1, "charged once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -56,6 +56,10 @@ pub struct ChargeRequest {
 /// Calls a second when `PAYMENT_API_RATE` is not set.
 pub const DEFAULT_CALLS_PER_SECOND: usize = 10;
 
+/// How long a charge is remembered as done: a redelivery within it is not charged again
+/// (Lambda redelivers within the stream's retention, a day to a week).
+pub const CHARGES_REMEMBERED_FOR: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// Configuration read once per process.
 #[derive(Clone)]
 pub struct Settings {

@@ -3,7 +3,6 @@
 //! idempotency records (optional).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use lambda_stream::{Config, lambda_runtime};
 use lambda_stream_aws::secrets::Secrets;
@@ -23,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let idempotency = match DynamoDbStore::from_env().await {
         Ok(store) => Some(Arc::new(Idempotency::new(
             store,
-            Duration::from_secs(7 * 24 * 3600),
+            payment_egress_gateway::CHARGES_REMEMBERED_FOR,
         ))),
         Err(missing) => {
             // Said once per cold start, so nobody runs without the table unknowingly.

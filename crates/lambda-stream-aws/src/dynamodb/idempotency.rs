@@ -10,6 +10,9 @@
 //! each claim carries a random token and the release is conditional on it, so a claim taken
 //! over by another invocation after ours expired is left alone.
 //!
+//! The claims live in a [`ClaimStore`]: a DynamoDB table ([`Idempotency::new`]) or, for tests
+//! and the local hub, a table in memory ([`Idempotency::with_store`]).
+//!
 //! Once the effect has run, its unit succeeds even if recording `completed` keeps failing
 //! (it is retried with the store's policy first): reporting a failure would have Lambda run
 //! the effect again once the claim expires. The failure is logged as an error with the event
@@ -25,7 +28,9 @@ use lambda_stream::{StepError, Uow};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{DynamoDbStore, UpdateExpression, WriteOutcome};
+use super::{ClaimStore, DynamoDbStore, WriteOutcome};
+use crate::retry::RetryPolicy;
+use crate::store::Key;
 
 /// What [`Idempotency::once`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,7 +45,9 @@ pub enum Once<T> {
 /// Claims events before an effect, in a table keyed `pk` (string) and `sk` (string).
 #[derive(Debug, Clone)]
 pub struct Idempotency {
-    store: DynamoDbStore,
+    store: Arc<dyn ClaimStore>,
+    /// How recording `completed` is retried.
+    retry: RetryPolicy,
     completed_for: Duration,
     claim_without_deadline: Duration,
 }
@@ -70,8 +77,20 @@ fn epoch_seconds_now() -> i64 {
 impl Idempotency {
     /// Records in `store`'s table; completed events are remembered for `completed_for`.
     pub fn new(store: DynamoDbStore, completed_for: Duration) -> Self {
+        let retry = *store.retry_policy();
+        Self::with_retry(Arc::new(store), retry, completed_for)
+    }
+
+    /// Records in `store` (a table in memory, say); completed events are remembered for
+    /// `completed_for`; recording `completed` is retried with the default policy.
+    pub fn with_store(store: Arc<dyn ClaimStore>, completed_for: Duration) -> Self {
+        Self::with_retry(store, RetryPolicy::default(), completed_for)
+    }
+
+    fn with_retry(store: Arc<dyn ClaimStore>, retry: RetryPolicy, completed_for: Duration) -> Self {
         Self {
             store,
+            retry,
             completed_for,
             // Lambda's longest invocation: a claim made without a known deadline lasts as long.
             claim_without_deadline: Duration::from_secs(15 * 60),
@@ -121,31 +140,29 @@ impl Idempotency {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, StepError>>,
     {
-        let key = json!({"pk": format!("idempotency#{pipeline}"), "sk": event_id});
+        let key = Key::new(format!("idempotency#{pipeline}"), event_id);
         let now = epoch_seconds_now();
         let claim_for = deadline
             .map(|d| d.saturating_duration_since(Instant::now()))
             .unwrap_or(self.claim_without_deadline);
         let token = uuid::Uuid::new_v4().to_string();
         let record = Record {
-            pk: format!("idempotency#{pipeline}"),
-            sk: event_id.to_string(),
+            pk: key.pk.clone(),
+            sk: key.sk.clone(),
             status: IN_PROGRESS.into(),
             expires_at: now + i64::try_from(claim_for.as_secs()).unwrap_or(i64::MAX / 2) + 1,
             claim: Some(token.clone()),
         };
-        // Claim when there is no record, or the one there has expired (a crashed invocation's
-        // claim, or a completion older than we remember).
-        let mut aliases = UpdateExpression::default();
-        let pk = aliases.alias_name("pk");
-        let expires = aliases.alias_name("expiresAt");
-        let now_value =
-            aliases.alias_value(aws_sdk_dynamodb::types::AttributeValue::N(now.to_string()));
-        let condition = format!("attribute_not_exists({pk}) OR {expires} < {now_value}");
-        match self.store.put_if(&record, &condition, &aliases).await? {
+        let record = serde_json::to_value(&record)
+            .map_err(|e| StepError::new(format!("an idempotency record: {e}")))?;
+        match self.store.claim(record, now).await? {
             WriteOutcome::Written => {}
             WriteOutcome::Skipped => {
-                let existing: Option<Record> = self.store.get(&key).await?;
+                let existing: Option<Record> = self
+                    .store
+                    .record(key.clone())
+                    .await?
+                    .and_then(|record| serde_json::from_value(record).ok());
                 return match existing {
                     Some(r) if r.status == COMPLETED => Ok(Once::AlreadyDone),
                     Some(r) => Err(StepError::retryable(format!(
@@ -153,7 +170,6 @@ impl Idempotency {
                         r.expires_at
                     ))
                     .with_name("InProgressElsewhere")),
-                    // Gone between the put and the read: let Lambda try again.
                     None => Err(StepError::retryable(format!(
                         "event {event_id} was claimed and released meanwhile"
                     ))
@@ -169,14 +185,7 @@ impl Idempotency {
             Err(error) => {
                 // Release our claim so a retry can run the effect; if that fails too, the
                 // claim still expires with the deadline.
-                let mut aliases = UpdateExpression::default();
-                let claim = aliases.alias_name("claim");
-                let ours = aliases.alias_value(aws_sdk_dynamodb::types::AttributeValue::S(token));
-                match self
-                    .store
-                    .delete_if(&key, &format!("{claim} = {ours}"), &aliases)
-                    .await
-                {
+                match self.store.release(key, token).await {
                     Ok(WriteOutcome::Written) => {}
                     Ok(WriteOutcome::Skipped) => {
                         tracing::warn!(
@@ -195,15 +204,18 @@ impl Idempotency {
 
     /// Marks the event completed, trying a few times: the effect has run, so the unit must
     /// not fail now.
-    async fn record_completed(&self, key: &serde_json::Value, event_id: &str) {
+    async fn record_completed(&self, key: &Key, event_id: &str) {
         let expires_at = epoch_seconds_now()
             + i64::try_from(self.completed_for.as_secs()).unwrap_or(i64::MAX / 2);
-        let policy = self.store.retry_policy();
+        let policy = &self.retry;
         let mut attempt = 0;
         loop {
             let error = match self
                 .store
-                .update(key, &json!({"status": COMPLETED, "expiresAt": expires_at}))
+                .set(
+                    key.clone(),
+                    json!({"status": COMPLETED, "expiresAt": expires_at}),
+                )
                 .await
             {
                 Ok(()) => return,

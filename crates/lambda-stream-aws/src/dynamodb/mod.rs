@@ -8,6 +8,7 @@
 //! | `ENTITY_TABLE_NAME` | the table (read by [`DynamoDbStore::from_env`]) |
 //! | `AWS_ENDPOINT_URL`, `AWS_REGION`, ... | as the AWS SDK reads them |
 
+pub mod claims;
 pub mod idempotency;
 pub mod request;
 pub mod service;
@@ -20,6 +21,7 @@ use serde::de::DeserializeOwned;
 
 use crate::ConfigError;
 use crate::retry::{NextAttempt, RetryPolicy, call_error};
+pub use claims::ClaimStore;
 pub use idempotency::{Idempotency, Once};
 pub use request::{Item, UpdateExpression, to_item};
 use service::{CONDITION_FAILED, is_retryable_request_code};

@@ -1,7 +1,7 @@
-//! An in-memory [`Store`] for tests: the same conditions as DynamoDB (put-if-absent,
-//! write-only-if-newer), TTL (`expire_before`), a `data`-style index by any attribute, and
-//! the table's change stream as a Lambda DynamoDB event, so a trigger can be fed what a
-//! listener wrote.
+//! An in-memory [`Store`] for tests and the local hub: the same conditions as DynamoDB
+//! (put-if-absent, write-only-if-newer, and an idempotency [`ClaimStore`]'s), TTL
+//! (`expire_before`), a `data`-style index by any attribute, and the table's change stream as
+//! a Lambda DynamoDB event, so a trigger can be fed what a listener wrote.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -13,7 +13,7 @@ use lambda_stream::testing::Change;
 use serde_json::{Map, Value};
 
 use super::{Freshness, Key, Query, Store, key_of};
-use crate::dynamodb::WriteOutcome;
+use crate::dynamodb::{ClaimStore, WriteOutcome};
 
 /// A table in memory, with its change stream.
 #[derive(Debug, Default)]
@@ -28,6 +28,27 @@ pub struct InMemoryStore {
 /// The attribute's value as an index holds it (strings only, as the tables' indexes).
 fn indexed<'a>(item: &'a Value, attribute: &str) -> Option<&'a str> {
     item.get(attribute).and_then(Value::as_str)
+}
+
+/// `current` (if an object) with every attribute of `attributes` set (nulls removed), as an
+/// update expression sets them, and `key`'s attributes.
+fn merged(current: Option<Value>, key: &Key, attributes: Value) -> Map<String, Value> {
+    let mut item = match current {
+        Some(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    if let Value::Object(attributes) = attributes {
+        for (name, value) in attributes {
+            if value.is_null() {
+                item.remove(&name);
+            } else {
+                item.insert(name, value);
+            }
+        }
+    }
+    item.insert("pk".into(), Value::String(key.pk.clone()));
+    item.insert("sk".into(), Value::String(key.sk.clone()));
+    item
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -159,21 +180,7 @@ impl Store for InMemoryStore {
                 Some(held) if held > timestamp => return Ok(Freshness::Stale),
                 _ => {}
             }
-            let mut item = match current {
-                Some(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            if let Value::Object(attributes) = attributes {
-                for (name, value) in attributes {
-                    if value.is_null() {
-                        item.remove(&name);
-                    } else {
-                        item.insert(name, value);
-                    }
-                }
-            }
-            item.insert("pk".into(), Value::String(key.pk.clone()));
-            item.insert("sk".into(), Value::String(key.sk.clone()));
+            let mut item = merged(current, &key, attributes);
             item.insert("timestamp".into(), Value::from(timestamp));
             self.write(key, Value::Object(item));
             Ok(Freshness::Written)
@@ -236,6 +243,56 @@ impl Store for InMemoryStore {
             if let Some(old) = old {
                 lock(&self.changes).push(Change::remove(key.to_json(), old));
             }
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+impl ClaimStore for InMemoryStore {
+    fn claim(&self, record: Value, now: i64) -> BoxFuture<'_, Result<WriteOutcome, StepError>> {
+        async move {
+            let key = key_of(&record)?;
+            // As the DynamoDB condition `attribute_not_exists(pk) OR expiresAt < now`.
+            let standing = lock(&self.items).get(&key).is_some_and(|item| {
+                item.get("expiresAt")
+                    .and_then(Value::as_i64)
+                    .is_none_or(|expires| expires >= now)
+            });
+            if standing {
+                return Ok(WriteOutcome::Skipped);
+            }
+            self.write(key, record);
+            Ok(WriteOutcome::Written)
+        }
+        .boxed()
+    }
+
+    fn record(&self, key: Key) -> BoxFuture<'_, Result<Option<Value>, StepError>> {
+        self.get(key)
+    }
+
+    fn release(&self, key: Key, token: String) -> BoxFuture<'_, Result<WriteOutcome, StepError>> {
+        async move {
+            let ours = lock(&self.items)
+                .get(&key)
+                .and_then(|item| item.get("claim"))
+                .and_then(Value::as_str)
+                == Some(token.as_str());
+            if !ours {
+                return Ok(WriteOutcome::Skipped);
+            }
+            self.delete(key).await?;
+            Ok(WriteOutcome::Written)
+        }
+        .boxed()
+    }
+
+    fn set(&self, key: Key, attributes: Value) -> BoxFuture<'_, Result<(), StepError>> {
+        async move {
+            let current = lock(&self.items).get(&key).cloned();
+            let item = merged(current, &key, attributes);
+            self.write(key, Value::Object(item));
             Ok(())
         }
         .boxed()
@@ -337,6 +394,46 @@ mod tests {
         assert_eq!(
             record.get_str(&["userIdentity", "principalId"]).as_deref(),
             Some("dynamodb.amazonaws.com")
+        );
+    }
+
+    #[tokio::test]
+    async fn claims_hold_until_they_expire_and_only_their_own_token_releases_them() {
+        let store = InMemoryStore::new();
+        let key = Key::new("idempotency#p", "e1");
+        let claim = |token: &str, expires: i64| json!({"pk": "idempotency#p", "sk": "e1", "claim": token, "expiresAt": expires});
+        assert_eq!(
+            store.claim(claim("a", 100), 50).await.expect("ok"),
+            WriteOutcome::Written
+        );
+        // Standing until its `expiresAt` has passed (100 is still standing at 100).
+        assert_eq!(
+            store.claim(claim("b", 200), 100).await.expect("ok"),
+            WriteOutcome::Skipped
+        );
+        assert_eq!(
+            store.claim(claim("b", 200), 101).await.expect("ok"),
+            WriteOutcome::Written
+        );
+        // a's release leaves b's claim alone; b's removes it.
+        let release = |token: &str| store.release(key.clone(), token.to_string());
+        assert_eq!(release("a").await.expect("ok"), WriteOutcome::Skipped);
+        assert_eq!(release("b").await.expect("ok"), WriteOutcome::Written);
+        assert_eq!(release("b").await.expect("ok"), WriteOutcome::Skipped);
+        assert!(store.record(key.clone()).await.expect("ok").is_none());
+        // `set` creates or completes the record; one with no `expiresAt` always stands.
+        store
+            .set(key.clone(), json!({"status": "completed", "claim": null}))
+            .await
+            .expect("ok");
+        let record = store.record(key.clone()).await.expect("ok").expect("set");
+        assert_eq!(
+            record,
+            json!({"pk": "idempotency#p", "sk": "e1", "status": "completed"})
+        );
+        assert_eq!(
+            store.claim(claim("c", 300), i64::MAX).await.expect("ok"),
+            WriteOutcome::Skipped
         );
     }
 }
