@@ -227,6 +227,30 @@ async fn a_payment_requested_twice_is_charged_once() {
     assert_eq!(gateway.delivered, 2, "{gateway:?}");
     assert_eq!(gateway.failed_invocations, 0);
     assert_eq!(local.processor.calls(), 1, "charged once");
+
+    // The claim, completed, in the gateway's table; TTL (on `expiresAt`, as the template
+    // says) removes it once the charge is no longer remembered, on the hub's clock.
+    let core = local.hub.core();
+    let gateway = core
+        .model()
+        .functions
+        .iter()
+        .find(|f| f.name == "payment-egress-gateway/Function")
+        .expect("deployed");
+    let table_name = gateway
+        .environment
+        .iter()
+        .find(|(name, _)| name == "ENTITY_TABLE_NAME")
+        .map(|(_, value)| value.clone())
+        .expect("a table");
+    let table = core.table(&table_name).expect("the idempotency table");
+    let claims = table.store.items();
+    assert_eq!(claims.len(), 1, "{claims:?}");
+    assert_eq!(claims[0]["sk"], "evt-pay-twice");
+    assert_eq!(claims[0]["status"], "completed");
+    let remembered = payment_egress_gateway::CHARGES_REMEMBERED_FOR;
+    core.advance(remembered + std::time::Duration::from_secs(24 * 3600));
+    assert!(table.store.items().is_empty(), "expired by TTL");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

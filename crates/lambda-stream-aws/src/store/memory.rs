@@ -80,11 +80,16 @@ impl InMemoryStore {
     /// Removes the items whose `ttl` (epoch seconds) is before `epoch_seconds`, as
     /// DynamoDB's TTL does: the removals are in the stream as made by the service.
     pub fn expire_before(&self, epoch_seconds: i64) -> usize {
+        self.expire_by_before("ttl", epoch_seconds)
+    }
+
+    /// [`expire_before`](Self::expire_before) for a table whose TTL attribute is `attribute`.
+    pub fn expire_by_before(&self, attribute: &str, epoch_seconds: i64) -> usize {
         let mut items = lock(&self.items);
         let expired: Vec<Key> = items
             .iter()
             .filter(|(_, item)| {
-                item.get("ttl")
+                item.get(attribute)
                     .and_then(Value::as_i64)
                     .is_some_and(|ttl| ttl < epoch_seconds)
             })
@@ -435,5 +440,14 @@ mod tests {
             store.claim(claim("c", 300), i64::MAX).await.expect("ok"),
             WriteOutcome::Skipped
         );
+        // TTL on the table's own attribute (the idempotency table's is `expiresAt`).
+        store
+            .set(key.clone(), json!({"expiresAt": 400}))
+            .await
+            .expect("ok");
+        assert_eq!(store.expire_before(1_000), 0, "not a `ttl`");
+        assert_eq!(store.expire_by_before("expiresAt", 400), 0, "not yet");
+        assert_eq!(store.expire_by_before("expiresAt", 401), 1);
+        assert!(store.record(key).await.expect("ok").is_none());
     }
 }

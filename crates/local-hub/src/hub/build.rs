@@ -81,6 +81,12 @@ impl Core {
                         if let Some(stream_arn) = &stream_arn {
                             streams.insert(stream_arn.clone(), Stream::new(stream_arn, 1));
                         }
+                        let ttl = props.get("TimeToLiveSpecification");
+                        let ttl_attribute = ttl
+                            .filter(|ttl| ttl.get("Enabled") == Some(&Value::Bool(true)))
+                            .and_then(|ttl| ttl.get("AttributeName"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
                         let name = resource.physical.reference.clone();
                         tables.insert(
                             name.clone(),
@@ -88,6 +94,7 @@ impl Core {
                                 name,
                                 store: Arc::default(),
                                 stream_arn,
+                                ttl_attribute,
                             },
                         );
                     }

@@ -355,7 +355,9 @@ impl Core {
             state.clock_ms
         };
         for table in self.tables.values() {
-            table.store.expire_before(now / 1_000);
+            if let Some(attribute) = &table.ttl_attribute {
+                table.store.expire_by_before(attribute, now / 1_000);
+            }
         }
     }
 

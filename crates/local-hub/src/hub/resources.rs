@@ -172,6 +172,8 @@ pub struct Table {
     pub store: Arc<InMemoryStore>,
     /// The stream's ARN, when the table has one.
     pub stream_arn: Option<String>,
+    /// The attribute TTL reads (`TimeToLiveSpecification`), when enabled.
+    pub ttl_attribute: Option<String>,
 }
 
 impl Table {
