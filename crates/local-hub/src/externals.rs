@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::hub::HttpFunction;
 
 /// The card tokens the processor declines.
-pub const DECLINED_CARD: &str = "tok_chargeDeclined";
+pub const DECLINED_CARD: &str = payment_egress_gateway::DECLINED_TEST_CARD;
 /// How many times the processor posts a callback before it gives up.
 pub const CALLBACK_ATTEMPTS: usize = 5;
 
@@ -109,7 +109,7 @@ impl Processor {
             if !self.charged.insert(key) {
                 continue;
             }
-            let body = outcome(&charge).to_string();
+            let body = charge.processor_callback(now_seconds()).to_string();
             let mut delivered = false;
             for _ in 0..CALLBACK_ATTEMPTS {
                 if webhook
@@ -135,24 +135,6 @@ impl Processor {
         }
         posted
     }
-}
-
-/// The processor's callback for a charge: declined for [`DECLINED_CARD`], else succeeded.
-fn outcome(charge: &ChargeRequest) -> Value {
-    let declined = charge.source == DECLINED_CARD;
-    json!({
-        "id": format!("evt_{}", charge.reference),
-        "type": if declined { "charge.failed" } else { "charge.succeeded" },
-        "created": now_seconds(),
-        "data": {
-            "reference": charge.reference,
-            "amount": charge.amount,
-            "currency": charge.currency,
-            "metadata": charge.metadata,
-            "failure_code": declined.then_some("card_declined"),
-            "failure_message": declined.then_some("Your card was declined."),
-        }
-    })
 }
 
 fn now_seconds() -> i64 {

@@ -6,8 +6,9 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use lambda_stream_aws::testing::http::read_request;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::hub::{BusEntry, Core};
@@ -33,8 +34,9 @@ pub async fn start(core: Arc<Core>, address: &str) -> std::io::Result<SocketAddr
 /// Serves one connection (keep-alive) until the client closes it or sends nonsense.
 async fn connection(stream: TcpStream, core: Arc<Core>) {
     let mut reader = BufReader::new(stream);
-    while let Some((target, body)) = read_request(&mut reader).await {
-        let (status, response) = answer(&core, target.as_deref(), &body);
+    while let Some(request) = read_request(&mut reader, MAX_BODY).await {
+        let target = request.header("x-amz-target");
+        let (status, response) = answer(&core, target, &request.body);
         let body = response.to_string();
         let head = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\nx-amzn-requestid: {}\r\ncontent-length: {}\r\n\r\n",
@@ -48,38 +50,6 @@ async fn connection(stream: TcpStream, core: Arc<Core>) {
             return;
         }
     }
-}
-
-/// The `X-Amz-Target` and the body of the next request.
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<(Option<String>, Vec<u8>)> {
-    let mut line = String::new();
-    if reader.read_line(&mut line).await.ok()? == 0 {
-        return None;
-    }
-    let mut target = None;
-    let mut length = 0;
-    loop {
-        let mut header = String::new();
-        if reader.read_line(&mut header).await.ok()? == 0 {
-            return None;
-        }
-        let header = header.trim_end();
-        if header.is_empty() {
-            break;
-        }
-        let (name, value) = header.split_once(':')?;
-        match name.trim().to_ascii_lowercase().as_str() {
-            "x-amz-target" => target = Some(value.trim().to_string()),
-            "content-length" => length = value.trim().parse().ok()?,
-            _ => {}
-        }
-    }
-    if length > MAX_BODY {
-        return None;
-    }
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).await.ok()?;
-    Some((target, body))
 }
 
 fn error(kind: &str, message: &str) -> (&'static str, Value) {

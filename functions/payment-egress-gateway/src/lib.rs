@@ -53,6 +53,31 @@ pub struct ChargeRequest {
     pub metadata: serde_json::Value,
 }
 
+/// The processor's test card that is always declined.
+pub const DECLINED_TEST_CARD: &str = "tok_chargeDeclined";
+
+impl ChargeRequest {
+    /// The callback the processor's webhook posts for this charge, created at `created`
+    /// (epoch seconds): `charge.failed` for [`DECLINED_TEST_CARD`], else `charge.succeeded`.
+    /// For local stand-ins of the processor (the local hub's, the inter-subsystem tests').
+    pub fn processor_callback(&self, created: i64) -> serde_json::Value {
+        let declined = self.source == DECLINED_TEST_CARD;
+        serde_json::json!({
+            "id": format!("evt_{}", self.reference),
+            "type": if declined { "charge.failed" } else { "charge.succeeded" },
+            "created": created,
+            "data": {
+                "reference": self.reference,
+                "amount": self.amount,
+                "currency": self.currency,
+                "metadata": self.metadata,
+                "failure_code": declined.then_some("card_declined"),
+                "failure_message": declined.then_some("Your card was declined."),
+            }
+        })
+    }
+}
+
 /// Calls a second when `PAYMENT_API_RATE` is not set.
 pub const DEFAULT_CALLS_PER_SECOND: usize = 10;
 

@@ -29,7 +29,7 @@ use tokio::task::JoinHandle;
 /// The secret the processor signs with and the webhook checks.
 const SECRET: &str = "whsec_loop";
 /// The test card the processor declines.
-const DECLINED_CARD: &str = "tok_chargeDeclined";
+const DECLINED_CARD: &str = payment_egress_gateway::DECLINED_TEST_CARD;
 /// How many times the processor posts a callback before giving up.
 const CALLBACK_ATTEMPTS: usize = 5;
 
@@ -88,21 +88,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 /// Posts the charge's outcome to the webhook, signed, until it answers 2xx.
 async fn deliver_outcome(webhook: Arc<WebhookGateway>, charge: ChargeRequest) -> Vec<StatusCode> {
-    let declined = charge.source == DECLINED_CARD;
-    let body = json!({
-        "id": format!("evt_{}", charge.reference),
-        "type": if declined { "charge.failed" } else { "charge.succeeded" },
-        "created": now_seconds(),
-        "data": {
-            "reference": charge.reference,
-            "amount": charge.amount,
-            "currency": charge.currency,
-            "metadata": charge.metadata,
-            "failure_code": declined.then_some("card_declined"),
-            "failure_message": declined.then_some("Your card was declined."),
-        }
-    })
-    .to_string();
+    let body = charge.processor_callback(now_seconds()).to_string();
     let mut answers = Vec::new();
     for _ in 0..CALLBACK_ATTEMPTS {
         let status = webhook.handle(signed_callback(&body)).await.status();

@@ -16,7 +16,8 @@
 //! ```
 //!
 //! It reads bodies by `Content-Length` (what the HTTP sink sends) and keeps connections alive;
-//! it is a test double, not a server for anything else.
+//! it is a test double, not a server for anything else. [`read_request`] is also what the local
+//! hub's `serve` reads its `PutEvents` calls with.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -188,7 +189,7 @@ impl LocalEndpoint {
 /// Serves one connection until the client closes it or sends something unreadable.
 async fn serve(stream: TcpStream, requests: Arc<Mutex<Vec<RecordedRequest>>>, answer: Arc<Answer>) {
     let mut reader = BufReader::new(stream);
-    while let Some(request) = read_request(&mut reader).await {
+    while let Some(request) = read_request(&mut reader, MAX_BODY).await {
         let number = {
             let mut requests = requests.lock().unwrap_or_else(PoisonError::into_inner);
             requests.push(request.clone());
@@ -205,7 +206,16 @@ async fn serve(stream: TcpStream, requests: Arc<Mutex<Vec<RecordedRequest>>>, an
     }
 }
 
-async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RecordedRequest> {
+/// The largest body the endpoint reads.
+const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// Reads the next HTTP/1.1 request on a kept-alive connection: its line, headers and
+/// `Content-Length` body. `None` at the end of the connection, on anything unreadable, or for a
+/// body longer than `max_body`.
+pub async fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    max_body: usize,
+) -> Option<RecordedRequest> {
     let mut line = String::new();
     if reader.read_line(&mut line).await.ok()? == 0 {
         return None;
@@ -230,6 +240,9 @@ async fn read_request(reader: &mut BufReader<TcpStream>) -> Option<RecordedReque
         .iter()
         .find(|(name, _)| name == "content-length")
         .map_or(Some(0), |(_, value)| value.parse().ok())?;
+    if length > max_body {
+        return None;
+    }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).await.ok()?;
     Some(RecordedRequest {
