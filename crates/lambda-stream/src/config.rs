@@ -13,10 +13,12 @@
 //! | `LAMBDA_STREAM_METRICS` | `emf` prints CloudWatch embedded-format metrics |
 //! | `LAMBDA_STREAM_METRICS_NAMESPACE` | the metrics namespace (default `LambdaStream`) |
 //! | `LAMBDA_STREAM_DEADLINE_MARGIN_MS` | how long before Lambda's deadline the pipelines stop (default 1000; see [`crate::deadline`]) |
+//! | `COMPRESSION_THRESHOLD`, `COMPRESSION_IGNORE` | `publish` compresses values over this many bytes of estimate, except those named (Node's option names; off when unset: see [`crate::compression`]) |
 
 use std::collections::HashSet;
 use std::time::Duration;
 
+use crate::compression::Compression;
 use crate::envelope::Tags;
 
 /// What the handler reads from the environment.
@@ -33,6 +35,8 @@ pub struct Config {
     /// How long before the invocation's deadline the pipelines stop, so that what did not
     /// finish is settled and the response is sent in time.
     pub deadline_margin: Duration,
+    /// How `publish` compresses in pipelines that do not say (`COMPRESSION_THRESHOLD`).
+    pub compression: Option<Compression>,
 }
 
 impl Default for Config {
@@ -43,6 +47,7 @@ impl Default for Config {
             disabled_pipelines: HashSet::new(),
             emf_namespace: None,
             deadline_margin: crate::deadline::DEFAULT_MARGIN,
+            compression: None,
         }
     }
 }
@@ -93,6 +98,13 @@ impl Config {
                     }
                 },
                 None => crate::deadline::DEFAULT_MARGIN,
+            },
+            compression: match Compression::from_lookup(get) {
+                Ok(compression) => compression,
+                Err(error) => {
+                    tracing::warn!(%error, "compression stays off");
+                    None
+                }
             },
         }
     }
@@ -167,6 +179,23 @@ mod tests {
         assert_eq!(c.deadline_margin, Duration::from_millis(250));
         let c = config(&[("LAMBDA_STREAM_DEADLINE_MARGIN_MS", "soon")]);
         assert_eq!(c.deadline_margin, Duration::from_secs(1));
+    }
+
+    #[test]
+    fn compression_is_off_unless_the_environment_sets_a_threshold() {
+        assert_eq!(config(&[]).compression, None);
+        assert_eq!(
+            config(&[
+                ("COMPRESSION_THRESHOLD", "10240"),
+                ("COMPRESSION_IGNORE", "raw")
+            ])
+            .compression,
+            Some(Compression::threshold(10_240).ignore(["raw"]))
+        );
+        assert_eq!(
+            config(&[("COMPRESSION_THRESHOLD", "big")]).compression,
+            None
+        );
     }
 
     #[test]

@@ -24,6 +24,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use sha2::{Digest, Sha256};
 
+use crate::envelope::redact::redacted_event;
 use crate::envelope::{Envelope, Tags};
 use crate::error::StepError;
 use crate::record::SourceRecord;
@@ -37,8 +38,6 @@ pub const MAX_FAULT_BYTES: usize = 256 * 1024;
 
 /// Values of a trimmed record at most this long are kept.
 const KEPT_VALUE_BYTES: usize = 512;
-
-const REDACTED: &str = "[REDACTED]";
 
 /// One failed record of a unit: the record as delivered and the event decoded from it.
 #[derive(Debug, Clone, Copy)]
@@ -311,46 +310,6 @@ fn unreachable_fault() -> Envelope {
     // `Envelope::builder("fault").build()` only fails for an empty type.
     Envelope::from_slice(br#"{"id":"fault","type":"fault","timestamp":0}"#)
         .unwrap_or_else(|_| unreachable!("a constant envelope parses"))
-}
-
-/// The event as JSON with the fields listed in its `eem.fields` replaced by `[REDACTED]`,
-/// wherever they appear. An `eem` that cannot be read fails closed: every field but the
-/// envelope's own (`id`, `type`, `timestamp`, `partitionKey`, `tags`, `eem`) is redacted.
-pub(crate) fn redacted_event(event: &Envelope) -> Value {
-    let mut json = serde_json::from_str(&event.to_json()).unwrap_or(Value::Null);
-    match event.eem_fields() {
-        Ok(fields) if fields.is_empty() => {}
-        Ok(fields) => redact(&mut json, &fields),
-        Err(_) => {
-            if let Value::Object(map) = &mut json {
-                for (key, value) in map.iter_mut() {
-                    if !matches!(
-                        key.as_str(),
-                        "id" | "type" | "timestamp" | "partitionKey" | "tags" | "eem"
-                    ) {
-                        *value = Value::String(REDACTED.into());
-                    }
-                }
-            }
-        }
-    }
-    json
-}
-
-fn redact(value: &mut Value, fields: &[String]) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if key != "eem" && fields.iter().any(|f| f == key) {
-                    *v = Value::String(REDACTED.into());
-                } else {
-                    redact(v, fields);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| redact(v, fields)),
-        _ => {}
-    }
 }
 
 #[cfg(test)]

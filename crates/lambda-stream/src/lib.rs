@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
 pub mod claimcheck;
+pub mod compression;
 pub mod config;
 pub mod deadline;
+pub mod encryption;
 pub mod envelope;
 pub mod error;
 pub mod fault;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use futures::stream::{BoxStream, StreamExt};
 
+use crate::compression::Compression;
 use crate::error::{FailureMode, StepError};
 use crate::step::filter::TypeFilter;
 use crate::uow::{Members, Uow};
@@ -157,6 +158,34 @@ pub struct Pipeline<T = ()> {
     /// The type filters the pipeline starts with: the handler applies them to a record's type
     /// before it reads the rest of the event.
     pub(crate) type_filters: Vec<TypeFilter>,
+    /// How `publish` compresses, over what the environment says.
+    pub(crate) compression: CompressionOptions,
+}
+
+/// A pipeline's own compression options (Node's `compressionThreshold` and
+/// `compressionIgnore` on a rule), over the environment's (`COMPRESSION_THRESHOLD`,
+/// `COMPRESSION_IGNORE`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct CompressionOptions {
+    threshold: Option<usize>,
+    ignore: Vec<String>,
+    off: bool,
+}
+
+impl CompressionOptions {
+    /// What `publish` does: the pipeline's threshold, else the environment's (none: no
+    /// compression); the names both ignore.
+    pub(crate) fn resolve(&self, env: Option<&Compression>) -> Option<Compression> {
+        if self.off {
+            return None;
+        }
+        let threshold = self.threshold.or(env.map(Compression::threshold_bytes))?;
+        Some(
+            Compression::threshold(threshold)
+                .ignore(env.map(|c| c.ignored().to_vec()).unwrap_or_default())
+                .ignore(self.ignore.iter().cloned()),
+        )
+    }
 }
 
 impl<T> Clone for Pipeline<T> {
@@ -167,6 +196,7 @@ impl<T> Clone for Pipeline<T> {
             build: Arc::clone(&self.build),
             steps: self.steps,
             type_filters: self.type_filters.clone(),
+            compression: self.compression.clone(),
         }
     }
 }
@@ -190,6 +220,7 @@ impl Pipeline<()> {
             build: Arc::new(|flow| flow),
             steps: 0,
             type_filters: Vec::new(),
+            compression: CompressionOptions::default(),
         }
     }
 }
@@ -212,6 +243,38 @@ impl<T: Send + 'static> Pipeline<T> {
     /// The failure mode.
     pub fn failure_mode(&self) -> FailureMode {
         self.failure_mode
+    }
+
+    /// Node's `compressionThreshold`: the `publish` steps after this compress every value
+    /// whose estimated size is over `bytes` (see [`crate::compression`]), whatever
+    /// `COMPRESSION_THRESHOLD` says. Without it, `publish` compresses only when
+    /// `COMPRESSION_THRESHOLD` is set.
+    #[must_use]
+    pub fn compression_threshold(mut self, bytes: usize) -> Self {
+        self.compression.threshold = Some(bytes);
+        self.compression.off = false;
+        self
+    }
+
+    /// Node's `compressionIgnore`: values of these names are never compressed by the
+    /// `publish` steps after this (added to `COMPRESSION_IGNORE`).
+    #[must_use]
+    pub fn compression_ignore<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.compression
+            .ignore
+            .extend(names.into_iter().map(Into::into));
+        self
+    }
+
+    /// The `publish` steps after this never compress, whatever the environment says.
+    #[must_use]
+    pub fn no_compression(mut self) -> Self {
+        self.compression.off = true;
+        self
     }
 
     /// Appends a step of your own: a function from the stream of units to a stream of units,
@@ -261,6 +324,7 @@ impl<T: Send + 'static> Pipeline<T> {
             build: Arc::new(move |flow| stage(previous(flow))),
             steps: self.steps + 1,
             type_filters: self.type_filters,
+            compression: self.compression,
         }
     }
 

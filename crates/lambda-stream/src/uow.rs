@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::compression::Compression;
 use crate::envelope::{Envelope, Tags};
 use crate::record::{Records, SourceRecord};
 
@@ -153,6 +154,8 @@ pub struct Invocation {
     /// The standard tags (`account`, `region`, `stage`, `source`, `functionname`) that
     /// published events carry, from the function's configuration.
     pub tags: Tags,
+    /// How `publish` compresses when its pipeline does not say (`COMPRESSION_THRESHOLD`).
+    pub compression: Option<Arc<Compression>>,
 }
 
 impl Invocation {
@@ -162,6 +165,7 @@ impl Invocation {
             request_id: String::new(),
             deadline: None,
             tags: Tags::new(),
+            compression: None,
         }
     }
 }

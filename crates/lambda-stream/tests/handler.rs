@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use lambda_stream::testing;
+use lambda_stream::encryption::{Encryption, Keyring};
+use lambda_stream::testing::{self, InMemoryDataKeys};
 use lambda_stream::{
     Config, DynamoDbSource, Envelope, FailureMode, HandlerError, InMemoryPublisher, Invocation,
     KinesisSource, Pipeline, RawRecord, RawSource, RecordState, SqsSource, StepError,
@@ -322,6 +323,7 @@ async fn a_record_retried_by_one_pipeline_is_retried_and_not_faulted_there() {
 #[tokio::test]
 async fn fault_events_carry_tags_error_and_the_redacted_event() {
     let faults = Arc::new(InMemoryPublisher::new());
+    let keyring = Arc::new(Keyring::new(Arc::new(InMemoryDataKeys::new("us-east-1"))));
     let handler = StreamHandler::with_config(
         KinesisSource::new(),
         config(&[("AWS_LAMBDA_FUNCTION_NAME", "egress-fn"), ("STAGE", "dev")]),
@@ -331,14 +333,16 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
             .map(|_| Err::<(), _>(StepError::new("boom").with_name("SendError")))
             .delivered(),
     )
+    .decrypt_with(Arc::clone(&keyring))
     .faults_to(faults.clone());
-    let mut secret = event(0, "thing-created");
-    secret
+    let mut plain = event(0, "thing-created");
+    plain
         .set_field("card", &json!({"number": "4111"}))
         .expect("ok");
-    secret
-        .set_eem(&json!({"fields": ["number"]}))
-        .expect("valid eem");
+    let secret = Encryption::new("alias/eem", ["number"])
+        .encrypt_event(&plain, &keyring)
+        .await
+        .expect("encrypts");
     handler
         .handle(testing::kinesis_event(&[secret]))
         .await
@@ -358,6 +362,10 @@ async fn fault_events_carry_tags_error_and_the_redacted_event() {
     );
     let uow: Value = fault.field("uow").expect("uow");
     assert_eq!(uow["event"]["card"]["number"], "[REDACTED]");
+    assert!(
+        !fault.to_json().contains("4111"),
+        "no plaintext in the fault"
+    );
     // The record itself is verbatim (its data is the base64 of the original, unredacted).
     assert!(uow["record"]["kinesis"]["data"].is_string());
     assert_eq!(uow["record"]["eventSource"], "aws:kinesis");
@@ -550,8 +558,10 @@ async fn claim_checked_events_are_redeemed_before_the_pipelines_see_them() {
         .build()
         .expect("valid");
     let pointer = |key: &str| {
+        // The stub carries the stored event's id and type (checked on redemption).
+        let id = key.strip_suffix(".json").unwrap_or(key).to_string();
         let mut small = Envelope::builder("thing-created")
-            .id(format!("ptr-{key}"))
+            .id(id)
             .timestamp(1)
             .partition_key("t1")
             .build()

@@ -334,6 +334,24 @@ fn check_batch<R: std::fmt::Debug>(
         .filter_map(|f| f.field::<Value>("uow").ok())
         .filter_map(|uow| uow.get("record").map(|r| r.to_string()))
         .collect();
+    // Records that decode but carry what the handler must not pass on (an `eem` it has no
+    // keyring for, a claim-check stub it has no store for): refused as a fault, like
+    // undecodable ones, with the record in it.
+    let refused_input: Vec<String> = faults
+        .envelopes()
+        .iter()
+        .filter(|f| {
+            f.field::<Value>("err").is_ok_and(|err| {
+                matches!(
+                    err["name"].as_str(),
+                    Some("DecryptionError" | "InvalidClaimCheck")
+                )
+            })
+        })
+        .filter_map(|f| f.field::<Value>("uow").ok())
+        .filter_map(|uow| uow.get("record").map(|r| r.to_string()))
+        .collect();
+    let mut refused_after_decoding = 0;
     for (record, text) in processed.records.iter().zip(sent) {
         match (&record.decode_error, record.pipelines.first()) {
             (Some(_), _) => {
@@ -350,6 +368,13 @@ fn check_batch<R: std::fmt::Debug>(
                 }
             }
             (None, Some(RecordState::Delivered | RecordState::Filtered)) => report.accepted += 1,
+            (None, Some(RecordState::Fault))
+                if serde_json::from_str::<Value>(text)
+                    .is_ok_and(|v| refused_input.contains(&v.to_string())) =>
+            {
+                report.refused += 1;
+                refused_after_decoding += 1;
+            }
             (None, state) => report
                 .violations
                 .add("a decoded record did not end delivered or filtered", || {
@@ -363,6 +388,7 @@ fn check_batch<R: std::fmt::Debug>(
         .iter()
         .filter(|r| r.decode_error.is_some())
         .count();
+    let undecodable = undecodable + refused_after_decoding;
     if processed.summary.faults_published + processed.summary.faults_unpublished != undecodable {
         report
             .violations

@@ -1,10 +1,13 @@
 //! An in-memory [`Store`] for tests and the local hub: the same conditions as DynamoDB
 //! (put-if-absent, write-only-if-newer, and an idempotency [`ClaimStore`]'s), TTL
 //! (`expire_before`), a `data`-style index by any attribute, and the table's change stream as
-//! a Lambda DynamoDB event, so a trigger can be fed what a listener wrote.
+//! a Lambda DynamoDB event, so a trigger can be fed what a listener wrote. Each change carries
+//! the time it was made (`ApproximateCreationDateTime`, which change data capture makes the
+//! event's timestamp), from the system clock or one the test sets
+//! ([`InMemoryStore::with_clock`]).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
@@ -15,14 +18,28 @@ use serde_json::{Map, Value};
 use super::{Freshness, Key, Query, Store, key_of};
 use crate::dynamodb::{ClaimStore, WriteOutcome};
 
+/// The time a change is made, in epoch milliseconds.
+pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
+
 /// A table in memory, with its change stream.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct InMemoryStore {
     items: Mutex<BTreeMap<Key, Value>>,
     changes: Mutex<Vec<Change>>,
     /// Per attribute queried so far: value → the keys of the items holding it, kept up to
     /// date by every write, so a query (an index, as DynamoDB's) does not scan the table.
     indexes: Mutex<BTreeMap<String, BTreeMap<String, BTreeSet<Key>>>>,
+    /// When changes happen; the system clock when not set.
+    clock: Option<Clock>,
+}
+
+impl std::fmt::Debug for InMemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("InMemoryStore")
+            .field("items", &lock(&self.items).len())
+            .field("pending_changes", &lock(&self.changes).len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// The attribute's value as an index holds it (strings only, as the tables' indexes).
@@ -56,9 +73,28 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl InMemoryStore {
-    /// An empty table.
+    /// An empty table whose changes carry the system clock's time.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty table whose changes carry `clock`'s time (epoch milliseconds), so a test
+    /// decides when each change happened.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock: Some(clock),
+            ..Self::default()
+        }
+    }
+
+    /// The change, stamped with the time it is made.
+    fn stamped(&self, change: Change) -> Change {
+        let millis = match &self.clock {
+            Some(clock) => clock(),
+            None => lambda_stream::envelope::now_millis(),
+        };
+        #[allow(clippy::cast_precision_loss)]
+        change.at(millis as f64 / 1000.0)
     }
 
     /// Every item, in key order.
@@ -99,7 +135,7 @@ impl InMemoryStore {
         for key in &expired {
             if let Some(old) = items.remove(key) {
                 self.reindex(key, Some(&old), None);
-                changes.push(Change::remove(key.to_json(), old).by_ttl());
+                changes.push(self.stamped(Change::remove(key.to_json(), old).by_ttl()));
             }
         }
         expired.len()
@@ -142,6 +178,7 @@ impl InMemoryStore {
             Some(old) => Change::modify(key.to_json(), item, old),
             None => Change::insert(key.to_json(), item),
         };
+        let change = self.stamped(change);
         lock(&self.changes).push(change);
     }
 }
@@ -246,7 +283,8 @@ impl Store for InMemoryStore {
                 old
             };
             if let Some(old) = old {
-                lock(&self.changes).push(Change::remove(key.to_json(), old));
+                let change = self.stamped(Change::remove(key.to_json(), old));
+                lock(&self.changes).push(change);
             }
             Ok(())
         }
@@ -309,6 +347,31 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[tokio::test]
+    async fn each_change_carries_the_time_it_was_made() {
+        use lambda_stream::Source;
+        use std::sync::atomic::{AtomicI64, Ordering};
+        let now = Arc::new(AtomicI64::new(1_700_000_000_000));
+        let clock = Arc::clone(&now);
+        let store = InMemoryStore::with_clock(Arc::new(move || clock.load(Ordering::SeqCst)));
+        let item = json!({"pk": "o1", "sk": "order", "discriminator": "order", "timestamp": 1});
+        store.put(item.clone()).await.expect("put");
+        now.store(1_700_000_042_000, Ordering::SeqCst);
+        store.delete(Key::new("o1", "order")).await.expect("delete");
+        let event = store.take_stream_event();
+        let source = lambda_stream::DynamoDbSource::default();
+        let times: Vec<i64> = event
+            .records()
+            .iter()
+            .map(|r| source.envelope(r).expect("an event").timestamp())
+            .collect();
+        assert_eq!(
+            times,
+            [1_700_000_000_000, 1_700_000_042_000],
+            "not the item's own"
+        );
+    }
 
     #[tokio::test]
     async fn a_query_follows_every_write_update_delete_and_expiry() {

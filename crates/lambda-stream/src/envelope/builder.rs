@@ -236,6 +236,7 @@ impl EnvelopeBuilder {
             eem: self.eem.map(span),
             s3: self.s3,
             fields: self.fields,
+            decrypted: None,
         })
     }
 }

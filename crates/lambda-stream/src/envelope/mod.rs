@@ -22,6 +22,7 @@ use serde_json::value::RawValue;
 
 pub mod builder;
 pub(crate) mod codec;
+pub(crate) mod redact;
 pub mod tags;
 pub(crate) mod text;
 
@@ -64,6 +65,9 @@ pub struct Envelope {
     eem: Option<Piece>,
     s3: Option<S3Pointer>,
     fields: Vec<(Piece, Piece)>,
+    /// The fields decrypted on the way in (the `eem` is gone, they are still redacted
+    /// wherever the event is shown).
+    decrypted: Option<Arc<[String]>>,
 }
 
 /// Claim-check pointer: where a large event is stored.
@@ -250,6 +254,7 @@ impl Envelope {
             eem: index.eem,
             s3: index.s3,
             fields: index.fields,
+            decrypted: None,
         })
     }
 
@@ -485,9 +490,25 @@ impl Envelope {
         self.tags.is_skip()
     }
 
-    /// The field names listed as encrypted in `eem.fields`, which fault events redact.
+    /// The field names listed as encrypted in `eem.fields`, and those decrypted on the way in:
+    /// what fault events and `Debug` redact.
     pub fn encrypted_fields(&self) -> Vec<String> {
-        self.eem_fields().unwrap_or_default()
+        let mut fields = self.eem_fields().unwrap_or_default();
+        if let Some(decrypted) = &self.decrypted {
+            fields.extend(decrypted.iter().cloned());
+        }
+        fields
+    }
+
+    /// True when the fields of this event were decrypted on the way in: it holds plaintext
+    /// that must not leave the service unencrypted.
+    pub fn was_decrypted(&self) -> bool {
+        self.decrypted.is_some()
+    }
+
+    /// Marks the fields decrypted on the way in.
+    pub(crate) fn set_decrypted_fields(&mut self, fields: Vec<String>) {
+        self.decrypted = Some(fields.into());
     }
 
     /// The fields the `eem` names; `Err` when there is an `eem` that cannot be read (so
@@ -715,10 +736,10 @@ fn check_eem(eem: &str) -> Result<(), EnvelopeError> {
 /// `Debug` print in a log must not leak what a fault would hide.
 impl fmt::Debug for Envelope {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.eem.is_none() {
+        if self.eem.is_none() && self.decrypted.is_none() {
             return f.write_str(&self.to_json());
         }
-        write!(f, "{}", crate::fault::redacted_event(self))
+        write!(f, "{}", redact::redacted_event(self))
     }
 }
 

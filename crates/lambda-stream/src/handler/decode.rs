@@ -12,7 +12,7 @@ use crate::envelope::Envelope;
 use crate::envelope::codec::peek_type;
 use crate::pipeline::Flow;
 use crate::record::Records;
-use crate::source::{Decoded, Source, parse_envelope};
+use crate::source::{Decoded, Source, decompressed, parse_envelope};
 use crate::step::filter::TypeFilter;
 use crate::uow::{Invocation, Members, Uow};
 
@@ -98,7 +98,22 @@ impl<S: Source> Decoder<S> {
             }
             Decoded::Envelope(event) => (event, None),
             Decoded::Json(text) => {
-                let wanted = peek_type(&text).map(|t| self.wanted_by(&t));
+                // The type first, as it came: an unwanted event is not decompressed either
+                // (unless its type itself was compressed).
+                let peeked = peek_type(&text)
+                    .filter(|t| !t.starts_with(crate::compression::COMPRESSION_PREFIX))
+                    .map(|t| self.wanted_by(&t));
+                if peeked == Some(0) {
+                    return Slot::Unwanted;
+                }
+                let text = match decompressed(text, &|| self.source.facts(record)) {
+                    Ok(text) => text,
+                    Err(error) => return self.failed(error.to_string()),
+                };
+                let wanted = match peeked {
+                    Some(wanted) => Some(wanted),
+                    None => peek_type(&text).map(|t| self.wanted_by(&t)),
+                };
                 if wanted == Some(0) {
                     return Slot::Unwanted;
                 }
@@ -185,11 +200,14 @@ impl<S: Source> Decoder<S> {
         let Some(record) = self.records.get(i) else {
             return;
         };
+        let facts = || self.source.facts(record);
         *slot = match self.source.decode(record) {
-            Ok(Decoded::Json(text)) => match parse_envelope(text, &|| self.source.facts(record)) {
-                Ok(_) => Slot::Unwanted,
-                Err(error) => self.failed(error.to_string()),
-            },
+            Ok(Decoded::Json(text)) => {
+                match decompressed(text, &facts).and_then(|text| parse_envelope(text, &facts)) {
+                    Ok(_) => Slot::Unwanted,
+                    Err(error) => self.failed(error.to_string()),
+                }
+            }
             Ok(_) => Slot::Unwanted,
             Err(error) => self.failed(error.to_string()),
         };

@@ -7,7 +7,8 @@
 //!
 //! | concern | module |
 //! |---|---|
-//! | decoding records as the pipelines need them | `decode` |
+//! | decoding records as the pipelines need them (decompressing as they are read) | `decode` |
+//! | claim checks and decryption, in that order (see its docs for the whole order) | `prepare` |
 //! | running one pipeline | `run` |
 //! | settling records, the report | `settle` |
 //! | fault events | `faults` |
@@ -16,26 +17,28 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
 use tracing::Instrument;
 
 use crate::claimcheck::Redeemer;
 use crate::config::Config;
 use crate::deadline::{Deadline, margin_for};
+use crate::encryption::Keyring;
 use crate::envelope::now_millis;
 use crate::error::{FailureMode, HandlerError};
-use crate::pipeline::{Delivered, Flow, Pipeline, Settled};
+use crate::pipeline::{Delivered, Pipeline};
 use crate::publisher::Publisher;
 use crate::source::Source;
 use crate::uow::Invocation;
 
 mod decode;
 mod faults;
+mod prepare;
 mod run;
 mod service;
 mod settle;
 
 use decode::{Decoder, Entered, units};
+use prepare::{Prepared, Readers, prepare_units};
 use run::{RunPipeline, run_pipeline};
 pub use service::StreamService;
 pub use settle::{RecordReport, RecordState, Report};
@@ -63,7 +66,7 @@ pub struct StreamHandler<S: Source> {
     config: Config,
     decode_failure: FailureMode,
     include_skipped: bool,
-    redeemer: Option<Arc<dyn Redeemer>>,
+    readers: Readers,
 }
 
 impl<S: Source> std::fmt::Debug for StreamHandler<S> {
@@ -91,7 +94,7 @@ impl<S: Source> StreamHandler<S> {
             config,
             decode_failure: FailureMode::Fault,
             include_skipped: false,
-            redeemer: None,
+            readers: Readers::default(),
         }
     }
 
@@ -130,11 +133,22 @@ impl<S: Source> StreamHandler<S> {
     }
 
     /// Swaps claim-checked envelopes (with an `s3` pointer) for the events they point at,
-    /// fetched from `redeemer`, before the pipelines see them. A unit whose event cannot be
-    /// fetched fails (retryable when the store was unavailable).
+    /// fetched from `redeemer`, before the pipelines see them (see [`crate::claimcheck`]). A
+    /// unit whose event cannot be fetched fails (retryable when the store was unavailable).
+    /// Without a redeemer, a claim-checked event fails: a stub never reaches a step.
     #[must_use]
     pub fn redeem_claim_checks(mut self, redeemer: Arc<dyn Redeemer>) -> Self {
-        self.redeemer = Some(redeemer);
+        self.readers.claim_checks = Some(redeemer);
+        self
+    }
+
+    /// Decrypts the fields an event's `eem` names (the Node library's field-level
+    /// encryption) with `keyring` before the pipelines see it (see [`crate::encryption`]). An
+    /// event that cannot be decrypted fails (a fault, or a retry when KMS was unavailable).
+    /// Without a keyring, an encrypted event fails: ciphertext never reaches a step.
+    #[must_use]
+    pub fn decrypt_with(mut self, keyring: Arc<Keyring>) -> Self {
+        self.readers.keyring = Some(keyring);
         self
     }
 
@@ -171,6 +185,9 @@ impl<S: Source> StreamHandler<S> {
         let started = Instant::now();
         let mut invocation = invocation;
         invocation.tags.merge_defaults(&self.config.tags);
+        if invocation.compression.is_none() {
+            invocation.compression = self.config.compression.clone().map(Arc::new);
+        }
         // The pipelines stop one margin before Lambda's deadline; fault publishing may use
         // three quarters of the margin; the rest is for the response.
         let (pipelines_stop, faults_stop) = match invocation.deadline {
@@ -198,18 +215,14 @@ impl<S: Source> StreamHandler<S> {
             type_filters,
             self.include_skipped,
         ));
-        let redemptions = self
-            .redeemer
-            .as_ref()
-            .map(|redeemer| Redemptions::new(Arc::clone(redeemer), records.len()));
+        let prepared = Prepared::new(self.readers.clone(), records.len());
         let runs =
             futures::future::join_all(self.pipelines.iter().enumerate().map(|(p, pipeline)| {
                 let entered = Entered::new(records.len());
-                let units = units(&decoder, p, pipeline.name(), &invocation, &entered);
-                let units = match &redemptions {
-                    Some(redemptions) => redeem_units(units, Arc::clone(redemptions)),
-                    None => units,
-                };
+                let units = prepare_units(
+                    units(&decoder, p, pipeline.name(), &invocation, &entered),
+                    Arc::clone(&prepared),
+                );
                 let span = tracing::info_span!("pipeline", name = pipeline.name());
                 run_pipeline(
                     Arc::clone(pipeline),
@@ -247,69 +260,4 @@ impl<S: Source> StreamHandler<S> {
         }
         report
     }
-}
-
-/// How many claim checks a pipeline redeems at a time.
-const REDEEM_CONCURRENCY: usize = 16;
-
-/// The claim checks of one batch, redeemed once per record whichever pipeline asks first.
-struct Redemptions {
-    redeemer: Arc<dyn Redeemer>,
-    cells: Vec<tokio::sync::OnceCell<Result<Arc<crate::Envelope>, Arc<crate::StepError>>>>,
-}
-
-impl Redemptions {
-    fn new(redeemer: Arc<dyn Redeemer>, records: usize) -> Arc<Self> {
-        Arc::new(Self {
-            redeemer,
-            cells: (0..records).map(|_| tokio::sync::OnceCell::new()).collect(),
-        })
-    }
-
-    async fn redeem(
-        &self,
-        position: usize,
-        pointer: &crate::S3Pointer,
-    ) -> Result<Arc<crate::Envelope>, crate::StepError> {
-        let fetch = || async {
-            crate::pipeline::guarded_async("redeem", || {
-                crate::claimcheck::redeem(self.redeemer.as_ref(), pointer)
-            })
-            .await
-            .map(Arc::new)
-            .map_err(Arc::new)
-        };
-        let result = match self.cells.get(position) {
-            Some(cell) => cell.get_or_init(fetch).await.clone(),
-            None => fetch().await,
-        };
-        result.map_err(|error| {
-            crate::StepError::new(error.message().to_string())
-                .with_name(error.name().to_string())
-                .with_class(error.class())
-        })
-    }
-}
-
-/// Swaps each claim-checked unit's event for the stored one, a few at a time, in order.
-fn redeem_units(units: Flow<()>, redemptions: Arc<Redemptions>) -> Flow<()> {
-    units
-        .map(move |item| {
-            let redemptions = Arc::clone(&redemptions);
-            async move {
-                let mut uow = item?;
-                let Some(pointer) = uow.event.s3().cloned() else {
-                    return Ok(uow);
-                };
-                match redemptions.redeem(uow.position as usize, &pointer).await {
-                    Ok(event) => {
-                        uow.event = event;
-                        Ok(uow)
-                    }
-                    Err(error) => Err(Settled::failed(uow.members, error.in_step("redeem"))),
-                }
-            }
-        })
-        .buffered(REDEEM_CONCURRENCY)
-        .boxed()
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::StreamHandler;
-use crate::envelope::{Tags, now_millis};
+use crate::envelope::now_millis;
 use crate::error::HandlerError;
 use crate::source::Source;
 use crate::uow::Invocation;
@@ -86,6 +86,6 @@ fn invocation_from(context: &lambda_runtime::Context) -> Invocation {
     Invocation {
         request_id: context.request_id.clone(),
         deadline: Some(crate::deadline::now() + remaining),
-        tags: Tags::new(),
+        ..Invocation::local()
     }
 }

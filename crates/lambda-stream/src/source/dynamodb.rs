@@ -1,18 +1,28 @@
 //! DynamoDB streams as change data capture (the Node library's `cdc`), stream view
 //! `NEW_AND_OLD_IMAGES`:
 //!
+//! The events are the Node library's `fromDynamodb`'s, so a trigger ported from Node publishes
+//! the same ones:
+//!
 //! | the change | the event |
 //! |---|---|
-//! | `INSERT`, `MODIFY`, `REMOVE` of an entity (an item with a `discriminator`) | `<discriminator>-created`, `-updated`, `-deleted`; the entity field named after the discriminator holds the item without `pk`, `sk`, `discriminator`, `ttl`, `latched`, `deleted`, `aws:rep:*`, with `pk` as `id` (the old image for a delete) |
+//! | `INSERT`, `MODIFY`, `REMOVE` of an entity (an item with a `discriminator`, else an `sk`) | `<discriminator, lower-cased>-created`, `-updated`, `-deleted`; the entity field named after the discriminator holds the item without `pk`, `sk`, `discriminator`, `ttl`, `latched`, `deleted`, `aws:rep:*`, with `pk` as `id` (the old image for a delete) |
+//! | a soft delete: the new image has `deleted: true` (on any change but a removal) | `<discriminator>-deleted` |
+//! | its reversal: the old image had `deleted: true`, the new one does not | `<discriminator>-undeleted` |
+//! | a change a global table replicated from another region (the image's `aws:rep:updateregion`, 2017.11.29, or `awsregion`, 2019.11.21, is not this function's `AWS_REGION`) | none: *filtered* (the region that made it publishes it) |
+//! | the extra `MODIFY` a global table makes when it adds those attributes (the new image has one, the old does not) | none: *filtered* |
 //! | a removal by DynamoDB's TTL (user identity `Service` / `dynamodb.amazonaws.com`) | `<discriminator>-expired` |
 //! | a collected event written (`discriminator: EVENT`, see `lambda_stream_aws::event_store`) | the event itself, as it was collected |
 //! | the TTL removal of a collected event flagged `expire` | `<its type>-expired`, id `<its id>.expired`, `triggers: [the event]` (the Node library's `expired`) |
-//! | an item with no discriminator (idempotency records, ...) or an event-store row (`CORREL`, `EMITTED`) | none: *filtered*, with the reason at debug level |
+//! | an idempotency record (`pk` starting `idempotency#`, see `lambda_stream_aws::Idempotency`), an item with neither a discriminator nor an `sk`, or an event-store row (`CORREL`, `EMITTED`) | none: *filtered*, with the reason at debug level |
 //!
 //! Every event keeps the images as plain JSON in `raw: {new, old}` (attribute order and every
-//! digit kept, binary as base64), its partition key is the table's `pk`, its timestamp the
-//! item's own `timestamp` attribute when it has one (else the change's time), and its `id` the
-//! stream record's `eventID`.
+//! digit kept, binary as base64), its partition key is the table's `pk`, its `id` the stream
+//! record's `eventID`, its `region` tag the record's `awsRegion`, and its timestamp the time of
+//! the change (`ApproximateCreationDateTime`, in milliseconds), as Node's. Until 0.1 it was the
+//! item's own `timestamp` attribute, which made a removal carry the time the item was last
+//! written: an only-if-newer view (such as `materialize`) then took the delete for a duplicate
+//! and kept the row. Filtered records count as *filtered* in every pipeline, never silently.
 
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde_json::value::RawValue;
@@ -27,25 +37,46 @@ use crate::record::{Records, SourceRecord};
 #[derive(Debug, Clone)]
 pub struct DynamoDbSource {
     discriminator: String,
+    sort_key: String,
     type_prefix: Option<String>,
     partition_key: String,
+    region: Option<String>,
 }
 
 impl Default for DynamoDbSource {
+    /// [`DynamoDbSource::new`] without the region: replicated changes are all filtered.
     fn default() -> Self {
         Self {
             discriminator: "discriminator".into(),
+            sort_key: "sk".into(),
             type_prefix: None,
             partition_key: "pk".into(),
+            region: None,
         }
     }
 }
 
 impl DynamoDbSource {
-    /// The type prefix comes from each image's `discriminator` attribute; the partition key
-    /// from the `pk` key attribute.
+    /// The type prefix comes from each image's `discriminator` attribute (else its `sk`); the
+    /// partition key from the `pk` key attribute; the function's region, which tells a global
+    /// table's own changes from replicated ones, from `AWS_REGION` (read here, once).
     pub fn new() -> Self {
-        Self::default()
+        Self::default().region_from(|name| std::env::var(name).ok())
+    }
+
+    /// The function's region from `AWS_REGION` through `lookup`.
+    #[must_use]
+    pub fn region_from(mut self, lookup: impl Fn(&str) -> Option<String>) -> Self {
+        self.region = lookup("AWS_REGION").filter(|r| !r.trim().is_empty());
+        self
+    }
+
+    /// The region this function runs in: changes a global table replicated from another
+    /// region are filtered.
+    #[must_use]
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
     }
 
     /// Reads the type prefix from another attribute.
@@ -75,7 +106,7 @@ impl DynamoDbSource {
         let fail = |reason: String| DecodeError::new(format!("record {id}: {reason}"));
         let event_name = record.get_str(&["eventName"]);
         let removed_by_ttl = event_name.as_deref() == Some("REMOVE") && removed_by_ttl(record);
-        let suffix = match event_name.as_deref() {
+        let mut suffix = match event_name.as_deref() {
             Some("INSERT") => "created",
             Some("MODIFY") => "updated",
             Some("REMOVE") if removed_by_ttl => "expired",
@@ -101,6 +132,12 @@ impl DynamoDbSource {
         let new = image("NewImage", "new")?;
         let old = image("OldImage", "old")?;
         let keys = image("Keys", "keys")?;
+        if let Some(reason) = self.replicated(new.as_deref(), old.as_deref()) {
+            return Ok(Decoded::NotAnEvent(format!("record {id}: {reason}")));
+        }
+        if suffix != "deleted" && suffix != "expired" {
+            suffix = soft_delete(new.as_deref(), old.as_deref()).unwrap_or(suffix);
+        }
         // The image that describes the entity: the new one, or the old one for a removal.
         let (current, current_field) = match (&new, &old) {
             (Some(new), _) => (Some(new.as_str()), "NewImage"),
@@ -109,6 +146,14 @@ impl DynamoDbSource {
         };
         let discriminator =
             current.and_then(|image| crate::json::get_str(image, &[self.discriminator.as_str()]));
+        if current
+            .and_then(|image| crate::json::get_str(image, &[self.partition_key.as_str()]))
+            .is_some_and(|pk| pk.starts_with(IDEMPOTENCY_PREFIX))
+        {
+            return Ok(Decoded::NotAnEvent(format!(
+                "record {id}: an idempotency record, not a domain entity"
+            )));
+        }
         if discriminator.as_deref() == Some(COLLECTED) {
             return match (event_name.as_deref(), &new, &old) {
                 (Some("REMOVE"), _, Some(old)) if removed_by_ttl => expired_event(old, &facts),
@@ -128,13 +173,19 @@ impl DynamoDbSource {
                     "record {id}: an event store row, not a domain entity"
                 )));
             }
-            (None, Some(kind)) => kind.to_string(),
-            (None, None) => {
-                return Ok(Decoded::NotAnEvent(format!(
-                    "record {id}: no `{}` attribute, so not a domain entity (stream view NEW_AND_OLD_IMAGES, or set a type prefix)",
-                    self.discriminator
-                )));
-            }
+            (None, Some(kind)) => kind.to_lowercase(),
+            // Node's `fromDynamodb` falls back to the sort key.
+            (None, None) => match current
+                .and_then(|image| crate::json::get_str(image, &[self.sort_key.as_str()]))
+            {
+                Some(sk) => sk.to_lowercase(),
+                None => {
+                    return Ok(Decoded::NotAnEvent(format!(
+                        "record {id}: no `{}` or `{}` attribute, so not a domain entity (stream view NEW_AND_OLD_IMAGES, or set a type prefix)",
+                        self.discriminator, self.sort_key
+                    )));
+                }
+            },
         };
         let key_attribute = keys
             .as_deref()
@@ -164,12 +215,8 @@ impl DynamoDbSource {
         let event_id = record
             .get_str(&["eventID"])
             .map_or_else(|| id.clone(), |s| s.into_owned());
-        // The item's own time when it has one: the change's time is when the stream saw it.
-        let timestamp = current
-            .and_then(|image| crate::json::get(image, &["timestamp"]))
-            .and_then(|t| t.as_i64())
-            .or(facts.timestamp)
-            .unwrap_or_else(crate::envelope::now_millis);
+        // The change's time, as Node's: a removal is later than the item's last write.
+        let timestamp = facts.timestamp.unwrap_or_else(crate::envelope::now_millis);
         let mut builder = Envelope::builder(format!("{prefix}-{suffix}"))
             .id(event_id)
             .timestamp(timestamp)
@@ -195,6 +242,61 @@ pub const COLLECTED: &str = "EVENT";
 pub const CORRELATED: &str = "CORREL";
 /// The discriminator of the rows that record a higher-order event as emitted.
 pub const EMITTED: &str = "EMITTED";
+
+/// The partition keys of the library's idempotency records (`lambda_stream_aws::Idempotency`),
+/// which are bookkeeping, not entities.
+const IDEMPOTENCY_PREFIX: &str = "idempotency#";
+
+/// Global tables mark each item with the region that last wrote it: `aws:rep:updateregion`
+/// (version 2017.11.29) or `awsregion` (2019.11.21, where this library's own writes put it).
+const REPLICA_REGION_ATTRIBUTES: [&str; 2] = ["aws:rep:updateregion", "awsregion"];
+
+impl DynamoDbSource {
+    /// Why a record is a global table's echo rather than a change of this region (Node's
+    /// `outReplicas` and `outGlobalTableExtraModify`), if it is.
+    fn replicated(&self, new: Option<&str>, old: Option<&str>) -> Option<String> {
+        let image = new.or(old)?;
+        for attribute in REPLICA_REGION_ATTRIBUTES {
+            if let Some(region) = crate::json::get_str(image, &[attribute]) {
+                if self.region.as_deref() == Some(region.as_ref()) {
+                    break;
+                }
+                return Some(match &self.region {
+                    Some(own) => format!(
+                        "a change replicated from {region} ({attribute}), not made in {own}"
+                    ),
+                    None => format!(
+                        "a global table's change ({attribute} {region}) and the function's region is unknown (AWS_REGION)"
+                    ),
+                });
+            }
+        }
+        let (new, old) = (new?, old?);
+        REPLICA_REGION_ATTRIBUTES
+            .iter()
+            .find(|a| {
+                crate::json::get(new, &[a]).is_some() && crate::json::get(old, &[a]).is_none()
+            })
+            .map(|a| format!("the extra MODIFY a global table makes when it adds `{a}`"))
+    }
+}
+
+/// A soft delete (`deleted: true` in the new image) is `deleted`, its reversal (the old image
+/// had it, the new one does not) `undeleted`, as Node's `fromDynamodb` names them.
+fn soft_delete(new: Option<&str>, old: Option<&str>) -> Option<&'static str> {
+    let deleted = |image: Option<&str>| {
+        image
+            .and_then(|i| crate::json::get(i, &["deleted"]))
+            .is_some_and(|v| v.raw() == "true")
+    };
+    if deleted(new) {
+        Some("deleted")
+    } else if deleted(old) {
+        Some("undeleted")
+    } else {
+        None
+    }
+}
 
 /// True when DynamoDB's TTL removed the item (the service principal in the user identity).
 fn removed_by_ttl(record: SourceRecord<'_>) -> bool {

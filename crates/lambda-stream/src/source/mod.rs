@@ -83,7 +83,10 @@ pub trait Source: Send + Sync + 'static {
     fn envelope(&self, record: SourceRecord<'_>) -> Result<Envelope, DecodeError> {
         match self.decode(record)? {
             Decoded::Envelope(envelope) => Ok(envelope),
-            Decoded::Json(text) => parse_envelope(text, &|| self.facts(record)),
+            Decoded::Json(text) => {
+                let facts = || self.facts(record);
+                parse_envelope(decompressed(text, &facts)?, &facts)
+            }
             Decoded::NotAnEvent(reason) => Err(DecodeError::new(reason)),
         }
     }
@@ -155,6 +158,23 @@ pub(crate) fn parse_envelope(
             other => format!("record {record}: {other}"),
         })
     })
+}
+
+/// An envelope's JSON with the values the Node library compressed put back (the first stage
+/// of the handler's decode, see [`crate::compression`]); the error names the record and the
+/// value.
+pub(crate) fn decompressed(
+    text: String,
+    facts: &dyn Fn() -> RecordFacts,
+) -> Result<String, DecodeError> {
+    match crate::compression::decompress(&text) {
+        Ok(None) => Ok(text),
+        Ok(Some(plain)) => Ok(plain),
+        Err(error) => Err(DecodeError::new(format!(
+            "record {}: {error}",
+            label(&facts())
+        ))),
+    }
 }
 
 /// How a record is named in messages.

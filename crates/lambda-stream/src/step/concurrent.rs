@@ -22,6 +22,21 @@ impl<T: Send + 'static> Pipeline<T> {
         F: Fn(Uow<T>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<U, StepError>> + Send + 'static,
     {
+        self.then_named("then", concurrency, f)
+    }
+
+    /// [`then`](Pipeline::then) for a step of the library's own, named in its errors.
+    pub(crate) fn then_named<U, F, Fut>(
+        self,
+        step: &'static str,
+        concurrency: usize,
+        f: F,
+    ) -> Pipeline<U>
+    where
+        U: Send + 'static,
+        F: Fn(Uow<T>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<U, StepError>> + Send + 'static,
+    {
         let f = Arc::new(f);
         let concurrency = concurrency.max(1);
         self.stage(move |flow| {
@@ -31,7 +46,7 @@ impl<T: Send + 'static> Pipeline<T> {
                 async move {
                     let uow = item?;
                     let identity = uow.sibling(());
-                    match guarded_async("then", || f(uow)).await {
+                    match guarded_async(step, || f(uow)).await {
                         Ok(value) => Ok(identity.with_value(value)),
                         Err(error) => Err(Settled::failed(identity.members, error)),
                     }

@@ -13,6 +13,7 @@
 //! | `compact` | [`compact`] | keep the latest unit per partition key |
 //! | `rate_limit` | [`rate_limit`] | at most n units per interval, with backpressure |
 //! | `tap`, `trace` | [`tap`] | look at units without changing them |
+//! | `encrypt` | [`encrypt`] | encrypt the fields an [`Encryption`](crate::encryption::Encryption) names and write `eem`, as Node's `encryptEvent` |
 //! | `publish` | [`publish`] | add the standard tags, serialize, batch to the publisher's limits and publish |
 //! | `send` | [`publish`] | batch entries already built (messages that are not envelopes) to the publisher's limits and send |
 //! | your own | [`Pipeline::step`](crate::Pipeline::step) | any function over the stream of units |
@@ -20,6 +21,7 @@
 pub mod batch;
 pub mod compact;
 pub mod concurrent;
+pub mod encrypt;
 pub mod filter;
 pub mod latch;
 pub mod map;

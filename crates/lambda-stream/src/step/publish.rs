@@ -8,6 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use futures::StreamExt;
 
+use crate::compression::Compression;
 use crate::envelope::{Envelope, standard_tags_json};
 use crate::error::StepError;
 use crate::pipeline::{Delivered, Pipeline, Settled, guarded, map_units};
@@ -34,13 +35,19 @@ impl Pipeline<Envelope> {
 
     /// Each event as the entry `publish` sends: standard tags added, serialized once.
     fn entries(self) -> Pipeline<PublishEntry> {
+        let options = self.compression.clone();
         self.stage(move |flow| {
-            // The standard tags are the same for every event of this run: write them once.
+            // The standard tags and the compression are the same for every event of this
+            // run: written and resolved once.
             let standard = OnceLock::new();
+            let compression = OnceLock::new();
+            let options = options.clone();
             map_units(flow, move |uow: Uow<Envelope>| {
                 let (uow, event) = uow.replace(());
+                let compression = compression
+                    .get_or_init(|| options.resolve(uow.invocation.compression.as_deref()));
                 match guarded("publish", || {
-                    Ok::<_, StepError>(prepare(&uow, &event, &standard))
+                    prepare(&uow, &event, &standard, compression.as_ref())
                 }) {
                     Ok(entry) => Ok(uow.with_value(entry)),
                     Err(error) => Err(Settled::failed(uow.members, error)),
@@ -125,13 +132,25 @@ impl Pipeline<PublishEntry> {
     }
 }
 
-/// The entry for an event: its JSON with the standard tags.
-fn prepare(uow: &Uow<()>, event: &Envelope, standard: &OnceLock<String>) -> PublishEntry {
+/// The entry for an event: its JSON with the standard tags, its large values compressed if
+/// the pipeline compresses.
+fn prepare(
+    uow: &Uow<()>,
+    event: &Envelope,
+    standard: &OnceLock<String>,
+    compression: Option<&Compression>,
+) -> Result<PublishEntry, StepError> {
     let (json, spans) = if event.tags().is_empty() {
         let tags = standard.get_or_init(|| standard_tags_json(&uow.invocation.tags, &uow.pipeline));
         event.to_json_with_raw_tags(tags)
     } else {
         event.to_json_with_tags_and_spans(&uow.invocation.tags, &uow.pipeline)
     };
-    PublishEntry::from_written(event, json, spans)
+    // A compressed id, type or key moves (the spans are checked against the text, and
+    // copied when they no longer match).
+    let json = match compression.map(|c| c.compress(&json)).transpose()? {
+        Some(Some(compressed)) => compressed,
+        _ => json,
+    };
+    Ok(PublishEntry::from_written(event, json, spans))
 }

@@ -334,7 +334,7 @@ impl Core {
                 let sequence = state.next_sequence;
                 state.next_sequence += 1;
                 let now = state.clock_ms;
-                let record = resources::table_record(record, stream_arn, sequence);
+                let record = resources::table_record(record, stream_arn, sequence, now);
                 if let Some(stream) = state.streams.get_mut(stream_arn) {
                     stream.put("", record.to_string().into_bytes(), sequence, now);
                 }

@@ -190,13 +190,17 @@ impl Table {
     }
 }
 
-/// A stream record of a table change, with its place in the hub's stream and an `eventID` of
-/// its own (functions use it as the id of the event they derive from the change).
-pub fn table_record(mut record: Value, stream_arn: &str, sequence: u64) -> Value {
+/// A stream record of a table change, with its place in the hub's stream, an `eventID` of
+/// its own (functions use it as the id of the event they derive from the change) and the
+/// hub's clock as the time of the change (`at_ms`: change data capture makes it the event's
+/// timestamp).
+pub fn table_record(mut record: Value, stream_arn: &str, sequence: u64, at_ms: i64) -> Value {
     record["eventSourceARN"] = json!(stream_arn);
     record["eventID"] = json!(format!("{sequence:032x}"));
     if let Some(dynamodb) = record.get_mut("dynamodb") {
         dynamodb["SequenceNumber"] = json!(sequence.to_string());
+        // Whole seconds, as DynamoDB streams give it.
+        dynamodb["ApproximateCreationDateTime"] = json!(at_ms.div_euclid(1000));
     }
     record
 }

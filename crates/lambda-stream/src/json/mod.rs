@@ -4,6 +4,8 @@
 
 use std::borrow::Cow;
 
+pub(crate) mod tree;
+
 /// A JSON value as text, borrowed from the document it was found in.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Value<'a> {

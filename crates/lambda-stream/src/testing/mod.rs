@@ -7,7 +7,11 @@ use std::sync::Arc;
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::envelope::{Envelope, Tags};
+mod stores;
+
+pub use stores::{InMemoryClaimChecks, InMemoryDataKeys};
+
+use crate::envelope::Envelope;
 use crate::record::{Records, RecordsEvent, SingleEvent};
 use crate::uow::{Invocation, Members, Uow};
 
@@ -39,11 +43,7 @@ pub fn uow(event: Envelope) -> Uow<()> {
         position: 0,
         event: Arc::new(event),
         pipeline: Arc::from("test"),
-        invocation: Arc::new(Invocation {
-            request_id: String::new(),
-            deadline: None,
-            tags: Tags::new(),
-        }),
+        invocation: Arc::new(Invocation::local()),
         value: (),
         members: Members::One(0),
         record_key: None,
