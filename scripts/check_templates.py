@@ -6,9 +6,10 @@
    unnoticed otherwise). The translations are written to target/templates/.
 2. cfn-lint runs on the templates and on their translations.
 3. Our own rules, on the translated resources:
-   - IAM: no "*" action (nor "service:*"); no "*" resource unless every action in the
-     statement is one AWS offers no resource-level permission for, and the template line
-     carries a comment saying so; no managed policies (functions get explicit roles).
+   - IAM: no "*" action (nor "service:*"), in roles, resource policies and key policies; no
+     "*" resource unless every action in the statement is one AWS offers no resource-level
+     permission for, and the template line carries a comment saying so (a key policy's "*"
+     is its key); no managed policies (functions get explicit roles).
    - Functions: provided.al2023 on arm64.
    - Stream event source mappings: ReportBatchItemFailures, bisect on error, bounded retries,
      an on-failure destination. SQS ones: ReportBatchItemFailures, and the queue has a
@@ -95,6 +96,13 @@ def policy_documents(resource):
         yield "resource policy", props.get("PolicyDocument") or {}
     elif kind == "AWS::Events::EventBusPolicy":
         yield "bus policy", {"Statement": [props.get("Statement") or {}]}
+    elif kind == "AWS::KMS::Key":
+        yield KEY_POLICY, props.get("KeyPolicy") or {}
+
+
+# In a key policy, Resource "*" is the key itself (the only resource it can name): its actions
+# are checked, its resource is not.
+KEY_POLICY = "key policy"
 
 
 def star_lines_commented(source_text):
@@ -125,7 +133,7 @@ def check_iam(resources, source_text):
                     if action == "*" or action.endswith(":*"):
                         problems.append(f"{name}/{policy}: action {action!r}")
                 resources_ = as_list(statement.get("Resource") or [])
-                if "*" in resources_:
+                if "*" in resources_ and policy != KEY_POLICY:
                     unjustified = [a for a in actions if a not in STAR_RESOURCE_ACTIONS]
                     if unjustified:
                         problems.append(f"{name}/{policy}: resource '*' for {unjustified}")
@@ -254,6 +262,10 @@ def self_test():
     conditional = {"Fn::If": ["C", {"Effect": "Allow", "Action": "kms:*", "Resource": "arn:x"},
                               {"Ref": "AWS::NoValue"}]}
     assert check_iam(role(conditional), ""), "a conditional statement is checked too"
+    key = lambda action: {"K": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": {
+        "Statement": [{"Effect": "Allow", "Action": action, "Resource": "*"}]}}}}
+    assert check_iam(key("kms:*"), "# the key\n"), "a key policy's actions are checked"
+    assert not check_iam(key(["kms:Decrypt"]), "# the key\n"), "its '*' is the key"
     assert check_iam({"R": {"Type": "AWS::IAM::Role", "Properties": {
         "ManagedPolicyArns": ["arn:aws:iam::aws:policy/AdministratorAccess"]}}}, "")
     mapping = {"M": {"Type": "AWS::Lambda::EventSourceMapping", "Properties": {

@@ -9,7 +9,9 @@
 //! | `sqs` | [`sqs`] | `SendMessageBatch` (10 messages, 1 MiB); `type` attribute; FIFO | `QUEUE_URL` |
 //! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` (or any variable: `DynamoDbStore::from_env_var`) |
 //! | `dynamodb` | [`store`], [`view`], [`event_store`] | the BFF and control building blocks: the [`store::Store`] trait (DynamoDB, and in memory for tests), materialized views, the micro event store | |
-//! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler | `CLAIMCHECK_BUCKET_NAME` |
+//! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler from the bucket each stub names | `CLAIMCHECK_BUCKET_NAME` (to store) |
+//! | `kms` | [`kms`] | KMS data keys for the Node library's field-level encryption (`eem`): decrypting what Node services encrypt, encrypting as they do | `AWS_REGION`, `MASTER_KEY_ALIAS`, `KMS_REGIONS`, `DATA_KEY_MAX_AGE` |
+//! | `readers` | [`readers`] | `s3` and `kms` together: what every consumer reads the Node library's events with | the two above |
 //! | `http` | [`http`] | JSON calls to third-party APIs: timeouts, retries honouring `Retry-After`, rate limit | in code |
 //! | `secrets` | [`secrets`] | secret settings read from Secrets Manager at cold start instead of the environment | `NAME_ARN` for a setting `NAME` |
 //!
@@ -41,8 +43,12 @@ pub mod eventbridge;
 pub mod http;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
+#[cfg(feature = "kms")]
+pub mod kms;
 #[cfg(any(feature = "sns", feature = "sqs"))]
 pub mod message;
+#[cfg(feature = "readers")]
+pub mod readers;
 pub mod retry;
 #[cfg(feature = "s3")]
 pub mod s3;
@@ -67,9 +73,13 @@ pub use eventbridge::{EventBridgeConfig, EventBridgePublisher};
 pub use http::{HttpConfig, HttpRequest, HttpResponse, HttpSender};
 #[cfg(feature = "kinesis")]
 pub use kinesis::{KinesisConfig, KinesisPublisher};
+#[cfg(feature = "kms")]
+pub use kms::{KmsDataKeys, keyring_from_env};
+#[cfg(feature = "readers")]
+pub use readers::event_readers_from_env;
 pub use retry::{NextAttempt, RetryPolicy, sdk_config_from_env};
 #[cfg(feature = "s3")]
-pub use s3::{ClaimCheckPublisher, S3ClaimCheck};
+pub use s3::{ClaimCheckPublisher, S3ClaimCheck, claim_checked_from_env};
 #[cfg(feature = "sns")]
 pub use sns::{SnsConfig, SnsPublisher};
 #[cfg(feature = "sqs")]

@@ -142,8 +142,8 @@ impl RetryPolicy {
 }
 
 /// Calls `call` until it succeeds, fails for good, the attempts run out or the deadline is
-/// near: the retry loop of single requests (S3 claim checks).
-#[cfg(feature = "s3")]
+/// near: the retry loop of single requests (S3 claim checks, KMS).
+#[cfg(any(feature = "s3", feature = "kms"))]
 pub(crate) async fn call_with_retry<T, F, Fut>(
     policy: &RetryPolicy,
     operation: &str,
@@ -223,7 +223,8 @@ impl CallError {
     feature = "sns",
     feature = "sqs",
     feature = "dynamodb",
-    feature = "s3"
+    feature = "s3",
+    feature = "kms"
 ))]
 /// Classifies an SDK error: timeouts, dispatch failures, unreadable responses and the
 /// service's codes that `retryable_code` accepts are worth retrying; anything else the

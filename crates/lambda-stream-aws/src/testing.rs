@@ -58,6 +58,53 @@ pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
 }
 
+/// `config` in another region (moto keeps each region's keys apart, as AWS does).
+pub fn in_region(config: &SdkConfig, region: &str) -> SdkConfig {
+    config
+        .to_builder()
+        .region(Region::new(region.to_string()))
+        .build()
+}
+
+/// A new KMS key in moto with the alias `alias/<prefix>-<random>` in each of `regions` (one
+/// key per region, as a master key alias is set up region by region); the alias.
+#[cfg(feature = "kms")]
+pub async fn new_master_key(config: &SdkConfig, prefix: &str, regions: &[&str]) -> String {
+    let alias = format!("alias/{}", unique_name(prefix));
+    for region in regions {
+        let kms = aws_sdk_kms::Client::new(&in_region(config, region));
+        let key = kms.create_key().send().await.expect("a KMS key");
+        let key_id = key
+            .key_metadata()
+            .map(|m| m.key_id().to_string())
+            .expect("the key's id");
+        kms.create_alias()
+            .alias_name(&alias)
+            .target_key_id(key_id)
+            .send()
+            .await
+            .expect("the alias");
+    }
+    alias
+}
+
+/// A new bucket in moto, and a path-style client for it.
+#[cfg(feature = "s3")]
+pub async fn new_bucket(config: &SdkConfig, prefix: &str) -> (aws_sdk_s3::Client, String) {
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique_name(prefix);
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("bucket");
+    (s3, bucket)
+}
+
 /// A new queue, FIFO or not: its URL and ARN.
 ///
 /// # Panics

@@ -8,27 +8,13 @@ use lambda_stream::testing;
 use lambda_stream::{
     Config, Envelope, Invocation, KinesisSource, Pipeline, RecordState, SqsSource, StreamHandler,
 };
-use lambda_stream_aws::testing::{bus_to_queue, moto_endpoint, receive_bodies, sdk_config};
+use lambda_stream_aws::testing::{
+    bus_to_queue, moto_endpoint, new_bucket, receive_bodies, sdk_config,
+};
 use lambda_stream_aws::{
     ClaimCheckPublisher, EventBridgeConfig, EventBridgePublisher, S3ClaimCheck,
 };
 use serde_json::{Value, json};
-
-/// A new bucket in moto, and a path-style client for it.
-async fn new_bucket(config: &aws_config::SdkConfig, prefix: &str) -> (aws_sdk_s3::Client, String) {
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = format!("{prefix}-{}", uuid::Uuid::new_v4().simple());
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("bucket");
-    (s3, bucket)
-}
 
 #[tokio::test]
 #[ignore = "needs moto_server: scripts/test starts one and runs it"]
@@ -48,7 +34,10 @@ async fn an_oversized_event_travels_as_a_pointer_and_is_redeemed_whole() {
         events,
         EventBridgeConfig::new(&bus),
     ));
-    let publisher = Arc::new(ClaimCheckPublisher::new(bus_publisher, claims.clone()));
+    let publisher = Arc::new(ClaimCheckPublisher::new(
+        bus_publisher,
+        Arc::new(claims.clone()),
+    ));
     let small = Envelope::builder("menu-updated")
         .id("small-1")
         .partition_key("r1")
@@ -159,7 +148,7 @@ async fn a_fault_too_large_for_the_bus_is_claim_checked_whole_and_one_without_a_
         .pipeline(failing())
         .faults_to(Arc::new(ClaimCheckPublisher::new(
             bus_publisher.clone(),
-            S3ClaimCheck::new(s3.clone(), &bucket),
+            Arc::new(S3ClaimCheck::new(s3.clone(), &bucket)),
         )));
     let report = with_store
         .process(
@@ -217,4 +206,72 @@ async fn a_fault_too_large_for_the_bus_is_claim_checked_whole_and_one_without_a_
         .find(|e| e["detail"]["uow"].get("trimmed").is_some())
         .expect("the trimmed fault on the bus");
     assert!(trimmed["detail"]["uow"]["trimmed"]["bytes"].as_u64() > Some(300 * 1024));
+}
+
+#[tokio::test]
+#[ignore = "needs moto_server: scripts/test starts one and runs it"]
+async fn a_reader_with_no_bucket_of_its_own_redeems_from_the_bucket_a_stub_names() {
+    let endpoint = moto_endpoint();
+    let config = sdk_config(&endpoint).await;
+    let (s3, bucket) = new_bucket(&config, "node-claims").await;
+    // What a Node service's writer stored: the event, and a stub naming it.
+    let stored = json!({"id": "m1", "type": "menu-updated", "timestamp": 1, "partitionKey": "r1",
+                        "menu": {"items": ["a", "b"]}});
+    s3.put_object()
+        .bucket(&bucket)
+        .key("big/m1.json")
+        .body(stored.to_string().into_bytes().into())
+        .send()
+        .await
+        .expect("put");
+    let stub = |id: &str, key: &str| {
+        json!({"id": id, "type": "menu-updated", "timestamp": 1, "partitionKey": "r1",
+               "tags": {"source": "node-svc"}, "s3": {"bucket": bucket, "key": key}})
+        .to_string()
+    };
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = Arc::clone(&seen);
+    let faults = Arc::new(lambda_stream::InMemoryPublisher::new());
+    let reader = S3ClaimCheck::reader(s3);
+    assert_eq!(reader.bucket(), None);
+    let report = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(
+            Pipeline::new("menus")
+                .tap(move |uow| {
+                    let menu: Value = uow.event.entity().unwrap_or(Value::Null);
+                    seen2.lock().expect("lock").push(menu["items"].clone());
+                })
+                .delivered(),
+        )
+        .redeem_claim_checks(Arc::new(reader))
+        .faults_to(faults.clone())
+        .process(
+            testing::sqs_event_from_bodies(&[
+                stub("m1", "big/m1.json"),
+                stub("m1", "big/missing.json"),
+                stub("m2", "big/m1.json"),
+            ]),
+            Invocation::local(),
+        )
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        [
+            RecordState::Delivered,
+            RecordState::Fault,
+            RecordState::Fault
+        ]
+    );
+    assert_eq!(*seen.lock().expect("lock"), [json!(["a", "b"])]);
+    let messages: Vec<String> = faults
+        .envelopes()
+        .iter()
+        .map(|f| f.field::<Value>("err").expect("err")["message"].to_string())
+        .collect();
+    assert!(
+        messages[0].contains(&format!("s3://{bucket}/big/missing.json")),
+        "{messages:?}"
+    );
+    assert!(messages[1].contains("another event"), "{messages:?}");
 }

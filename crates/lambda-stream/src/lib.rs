@@ -20,7 +20,7 @@ pub mod telemetry;
 pub mod testing;
 pub mod uow;
 
-pub use claimcheck::Redeemer;
+pub use claimcheck::{ClaimCheckPublisher, ClaimCheckStore, Redeemer};
 pub use config::Config;
 pub use deadline::{Deadline, DeadlineExceeded};
 pub use envelope::{
@@ -28,7 +28,7 @@ pub use envelope::{
 };
 pub use error::{DecodeError, ErrorClass, FailureMode, HandlerError, StepError};
 pub use fault::{FAULT_EVENT_TYPE, FaultEvent, fault_event, fault_events};
-pub use handler::{RecordReport, RecordState, Report, StreamHandler, StreamService};
+pub use handler::{EventReaders, RecordReport, RecordState, Report, StreamHandler, StreamService};
 pub use pipeline::{Delivered, Flow, Item, Pipeline, Settled};
 pub use publisher::{InMemoryPublisher, PublishEntry, Publisher};
 pub use record::{Field, RawRecord, Records, RecordsEvent, SingleEvent, SourceRecord};

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use lambda_http::{Body, Request, Response};
-use lambda_stream::Config;
+use lambda_stream::{ClaimCheckPublisher, Config, Publisher};
 use lambda_stream_aws::event_store::EventStore;
 use lambda_stream_aws::store::Store;
 use lambda_stream_aws::store::memory::InMemoryStore;
@@ -94,12 +94,27 @@ fn build(
     );
     lookup.insert("AWS_REGION".into(), core.model().deployment.region.clone());
     let config = Config::from_lookup(|name| lookup.get(name).cloned());
-    let bus = || -> Result<Arc<BusPublisher>, HubError> {
+    let hub_bus = || -> Result<Arc<BusPublisher>, HubError> {
         Ok(Arc::new(BusPublisher::new(
             Arc::clone(core),
             &var("BUS_NAME")?,
         )))
     };
+    // As each main.rs does: the bus claim-checks what is too large when the template names a
+    // bucket (`claim_checked_from_env`), here in the hub's store.
+    let claim_checked = |bus: Arc<dyn Publisher>| -> Arc<dyn Publisher> {
+        match env.get("CLAIMCHECK_BUCKET_NAME") {
+            Some(bucket) => Arc::new(ClaimCheckPublisher::new(
+                bus,
+                Arc::new(core.claim_checks().storing_in(bucket)),
+            )),
+            None => bus,
+        }
+    };
+    let bus = || -> Result<Arc<dyn Publisher>, HubError> { Ok(claim_checked(hub_bus()?)) };
+    // And every consumer of events reads claim checks and encrypted events with the hub's
+    // stores (`event_readers_from_env`).
+    let readers = core.event_readers();
     let in_memory = |variable: &str| -> Result<Arc<InMemoryStore>, HubError> {
         let name = var(variable)?;
         let table = core.table(&name).ok_or_else(|| {
@@ -115,27 +130,25 @@ fn build(
     let events = |f: Arc<dyn crate::hub::LocalFunction>| Ok(Runnable::Events(f));
     match function.binary.as_str() {
         "order-egress-gateway" => {
-            let bus = bus()?;
+            let bus = hub_bus()?;
             let external = Arc::new(bus.with_source("external"));
-            events(Arc::new(order_egress_gateway::handler(
-                external, bus, config,
-            )))
+            events(Arc::new(
+                order_egress_gateway::handler(external, claim_checked(bus), config)
+                    .read_with(readers),
+            ))
         }
         "notification-egress-gateway" => {
             let topic = Arc::new(TopicPublisher::new(Arc::clone(core), &var("TOPIC_ARN")?));
-            events(Arc::new(notification_egress_gateway::handler(
-                topic,
-                bus()?,
-                config,
-            )))
+            events(Arc::new(
+                notification_egress_gateway::handler(topic, bus()?, config).read_with(readers),
+            ))
         }
         "delivery-ingress-gateway" => {
             events(Arc::new(delivery_ingress_gateway::handler(bus()?, config)))
         }
-        "restaurant-ingress-gateway" => events(Arc::new(restaurant_ingress_gateway::handler(
-            bus()?,
-            config,
-        ))),
+        "restaurant-ingress-gateway" => events(Arc::new(
+            restaurant_ingress_gateway::handler(bus()?, config).read_with(readers),
+        )),
         "payment-egress-gateway" => {
             let settings = payment_egress_gateway::Settings {
                 api_url: externals.processor_url.clone(),
@@ -152,22 +165,29 @@ fn build(
                 claims("ENTITY_TABLE_NAME")?,
                 payment_egress_gateway::CHARGES_REMEMBERED_FOR,
             );
-            events(Arc::new(payment_egress_gateway::handler(
-                sender,
-                Some(Arc::new(idempotency)),
-                bus()?,
-                config,
-            )))
+            events(Arc::new(
+                payment_egress_gateway::handler(
+                    sender,
+                    Some(Arc::new(idempotency)),
+                    bus()?,
+                    config,
+                )
+                .read_with(readers),
+            ))
         }
         "order-bff-listener" => {
             let views = Views::new(table("ENTITY_TABLE_NAME")?);
-            events(Arc::new(order_bff::listener(&views, bus()?, config)))
+            events(Arc::new(
+                order_bff::listener(&views, bus()?, config).read_with(readers),
+            ))
         }
         "order-bff-trigger" => events(Arc::new(order_bff::trigger(bus()?, config))),
         "order-control-listener" => {
             let store = EventStore::new(table("EVENT_TABLE_NAME")?, order_control::EVENT_TTL_DAYS);
             events(Arc::new(
-                order_control::listener(&store, config).faults_to(bus()?),
+                order_control::listener(&store, config)
+                    .faults_to(bus()?)
+                    .read_with(readers),
             ))
         }
         "order-control-trigger" => {

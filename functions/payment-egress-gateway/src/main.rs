@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use lambda_stream::{Config, lambda_runtime};
 use lambda_stream_aws::secrets::Secrets;
-use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, Idempotency};
+use lambda_stream_aws::{
+    DynamoDbStore, EventBridgePublisher, Idempotency, claim_checked_from_env,
+    event_readers_from_env,
+};
 use payment_egress_gateway::{Settings, handler};
 
 #[tokio::main]
@@ -18,7 +21,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         .await?;
     let settings =
         Settings::from_lookup(|name| environment.get(name)).map_err(|e| e.to_string())?;
-    let bus = Arc::new(EventBridgePublisher::from_env().await?);
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
     let idempotency = match DynamoDbStore::from_env().await {
         Ok(store) => Some(Arc::new(Idempotency::new(
             store,
@@ -35,6 +38,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     let sender = settings.sender().map_err(|e| e.to_string())?;
     handler(sender, idempotency, bus, Config::from_env())
+        .read_with(event_readers_from_env().await?)
         .run()
         .await
 }

@@ -6,8 +6,8 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use lambda_http::{Request, service_fn};
-use lambda_stream_aws::EventBridgePublisher;
 use lambda_stream_aws::secrets::Secrets;
+use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
 use payment_ingress_webhook_gateway::{Settings, WebhookGateway};
 
 #[tokio::main]
@@ -18,8 +18,8 @@ async fn main() -> Result<(), lambda_http::Error> {
         .environment(&["PAYMENT_WEBHOOK_SECRET", "PAYMENT_WEBHOOK_PREVIOUS_SECRET"])
         .await?;
     let settings = Settings::from_lookup(|name| environment.get(name))?;
-    let bus = EventBridgePublisher::from_env().await?;
-    let gateway = Arc::new(WebhookGateway::new(settings, Arc::new(bus)));
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    let gateway = Arc::new(WebhookGateway::new(settings, bus));
     lambda_http::run(service_fn(move |request: Request| {
         let gateway = Arc::clone(&gateway);
         async move { Ok::<_, Infallible>(gateway.handle(request).await) }

@@ -38,7 +38,8 @@ mod service;
 mod settle;
 
 use decode::{Decoder, Entered, units};
-use prepare::{Prepared, Readers, prepare_units};
+pub use prepare::EventReaders;
+use prepare::{Prepared, prepare_units};
 use run::{RunPipeline, run_pipeline};
 pub use service::StreamService;
 pub use settle::{RecordReport, RecordState, Report};
@@ -66,7 +67,7 @@ pub struct StreamHandler<S: Source> {
     config: Config,
     decode_failure: FailureMode,
     include_skipped: bool,
-    readers: Readers,
+    readers: EventReaders,
 }
 
 impl<S: Source> std::fmt::Debug for StreamHandler<S> {
@@ -94,7 +95,7 @@ impl<S: Source> StreamHandler<S> {
             config,
             decode_failure: FailureMode::Fault,
             include_skipped: false,
-            readers: Readers::default(),
+            readers: EventReaders::default(),
         }
     }
 
@@ -149,6 +150,20 @@ impl<S: Source> StreamHandler<S> {
     #[must_use]
     pub fn decrypt_with(mut self, keyring: Arc<Keyring>) -> Self {
         self.readers.keyring = Some(keyring);
+        self
+    }
+
+    /// Both: [`redeem_claim_checks`](Self::redeem_claim_checks) and
+    /// [`decrypt_with`](Self::decrypt_with) with what `readers` holds (what it does not hold
+    /// stays as it was).
+    #[must_use]
+    pub fn read_with(mut self, readers: EventReaders) -> Self {
+        if let Some(claim_checks) = readers.claim_checks {
+            self.readers.claim_checks = Some(claim_checks);
+        }
+        if let Some(keyring) = readers.keyring {
+            self.readers.keyring = Some(keyring);
+        }
         self
     }
 

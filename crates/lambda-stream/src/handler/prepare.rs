@@ -32,16 +32,40 @@ use crate::pipeline::{Flow, Item, Settled, guarded_async};
 /// How many records a pipeline prepares at a time.
 pub(super) const CONCURRENCY: usize = 16;
 
-/// The stores the stages read from.
+/// The stores the handler reads the Node library's events with: claim checks (stage 2) and
+/// data keys (stage 3). A function gets both from its environment
+/// (`lambda_stream_aws::event_readers_from_env`), a test or the local hub in memory.
 #[derive(Clone, Default)]
-pub(super) struct Readers {
-    pub(super) claim_checks: Option<Arc<dyn Redeemer>>,
-    pub(super) keyring: Option<Arc<Keyring>>,
+#[non_exhaustive]
+pub struct EventReaders {
+    /// Where claim-checked events are fetched from.
+    pub claim_checks: Option<Arc<dyn Redeemer>>,
+    /// The data keys of encrypted events.
+    pub keyring: Option<Arc<Keyring>>,
+}
+
+impl EventReaders {
+    /// Readers of claim checks and encrypted events.
+    pub fn new(claim_checks: Arc<dyn Redeemer>, keyring: Arc<Keyring>) -> Self {
+        Self {
+            claim_checks: Some(claim_checks),
+            keyring: Some(keyring),
+        }
+    }
+}
+
+impl std::fmt::Debug for EventReaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventReaders")
+            .field("claim_checks", &self.claim_checks.is_some())
+            .field("keyring", &self.keyring)
+            .finish()
+    }
 }
 
 /// One batch's prepared events, each made once for every pipeline.
 pub(super) struct Prepared {
-    readers: Readers,
+    readers: EventReaders,
     cells: Vec<OnceCell<Result<Arc<Envelope>, Arc<StepError>>>>,
 }
 
@@ -51,7 +75,7 @@ fn needs_preparing(event: &Envelope) -> bool {
 }
 
 impl Prepared {
-    pub(super) fn new(readers: Readers, records: usize) -> Arc<Self> {
+    pub(super) fn new(readers: EventReaders, records: usize) -> Arc<Self> {
         Arc::new(Self {
             readers,
             cells: (0..records).map(|_| OnceCell::new()).collect(),

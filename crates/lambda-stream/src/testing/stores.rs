@@ -3,26 +3,64 @@
 //! [`DataKeys`]). For tests and the local hub; never for production.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 
-use crate::claimcheck::Redeemer;
+use crate::claimcheck::{ClaimCheckStore, Redeemer, object_key};
 use crate::encryption::{DataKeys, GeneratedDataKey};
-use crate::envelope::S3Pointer;
+use crate::envelope::{Envelope, S3Pointer};
 use crate::error::StepError;
 
-/// Claim-checked events in memory, by bucket and key.
-#[derive(Debug, Default)]
+/// The objects of every bucket, by bucket and key.
+type Objects = Arc<Mutex<HashMap<(String, String), Vec<u8>>>>;
+
+/// Claim-checked events in memory, by bucket and key. As a [`ClaimCheckStore`] it stores in
+/// one bucket (`claims` unless [`InMemoryClaimChecks::in_bucket`] says), under `claimchecks/`
+/// as the S3 store does; it reads from any.
+#[derive(Debug, Clone)]
 pub struct InMemoryClaimChecks {
-    objects: Mutex<HashMap<(String, String), Vec<u8>>>,
+    bucket: String,
+    objects: Objects,
+}
+
+impl Default for InMemoryClaimChecks {
+    fn default() -> Self {
+        Self::in_bucket("claims")
+    }
 }
 
 impl InMemoryClaimChecks {
-    /// An empty store.
+    /// An empty store, storing in the bucket `claims`.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// An empty store, storing in `bucket`.
+    pub fn in_bucket(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            objects: Arc::default(),
+        }
+    }
+
+    /// The same objects, storing in `bucket` (one function's `CLAIMCHECK_BUCKET_NAME`).
+    #[must_use]
+    pub fn storing_in(&self, bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            objects: Arc::clone(&self.objects),
+        }
+    }
+
+    /// The object at `s3://bucket/key`, if there is one.
+    pub fn get(&self, bucket: &str, key: &str) -> Option<Vec<u8>> {
+        self.objects
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&(bucket.to_string(), key.to_string()))
+            .cloned()
     }
 
     /// Stores `bytes` at `s3://bucket/key`.
@@ -44,6 +82,24 @@ impl InMemoryClaimChecks {
     /// True when it holds none.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+}
+
+impl ClaimCheckStore for InMemoryClaimChecks {
+    fn pointer_for(&self, event: &Envelope) -> S3Pointer {
+        S3Pointer {
+            bucket: self.bucket.clone(),
+            key: object_key("claimchecks/", event),
+        }
+    }
+
+    fn store<'a>(
+        &'a self,
+        pointer: &'a S3Pointer,
+        json: &'a str,
+    ) -> BoxFuture<'a, Result<(), StepError>> {
+        self.put(&pointer.bucket, &pointer.key, json.as_bytes());
+        async { Ok(()) }.boxed()
     }
 }
 

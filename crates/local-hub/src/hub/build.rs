@@ -6,6 +6,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lambda_stream::encryption::Keyring;
+use lambda_stream::testing::{InMemoryClaimChecks, InMemoryDataKeys};
 use serde_json::Value;
 
 use super::resources::{Queue, Stream, Table};
@@ -127,7 +129,10 @@ impl Core {
             })
             .collect();
         let buses = crate::routes::compile(&model);
+        let keys = InMemoryDataKeys::new(model.deployment.region.clone());
         Ok(Arc::new(Self {
+            keyring: Arc::new(Keyring::new(Arc::new(keys))),
+            claim_checks: InMemoryClaimChecks::new(),
             model,
             buses,
             topics,

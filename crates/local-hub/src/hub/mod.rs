@@ -18,6 +18,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
+use lambda_stream::EventReaders;
+use lambda_stream::encryption::Keyring;
+use lambda_stream::testing::InMemoryClaimChecks;
 use serde_json::{Value, json};
 
 use crate::model::{EventSource, HubModel, Subscription};
@@ -45,6 +48,10 @@ pub struct Core {
     buses: BTreeMap<String, BusRules>,
     topics: BTreeMap<String, Vec<Subscription>>,
     tables: BTreeMap<String, Table>,
+    /// Claim-checked events, in memory: S3's part of the hub.
+    claim_checks: InMemoryClaimChecks,
+    /// Data keys in memory: KMS's part, in the deployment's region.
+    keyring: Arc<Keyring>,
     state: Mutex<State>,
 }
 
@@ -106,7 +113,25 @@ impl Core {
         &self.model
     }
 
-    /// The table named `name` (as deployed).
+    /// The hub's claim-check objects (S3 in memory), read from any bucket a stub names.
+    pub fn claim_checks(&self) -> &InMemoryClaimChecks {
+        &self.claim_checks
+    }
+
+    /// The hub's data keys (KMS in memory): what its functions decrypt and encrypt with.
+    pub fn keyring(&self) -> &Arc<Keyring> {
+        &self.keyring
+    }
+
+    /// The readers every consumer of the hub gets: its claim checks and data keys.
+    pub fn event_readers(&self) -> EventReaders {
+        EventReaders::new(
+            Arc::new(self.claim_checks.clone()),
+            Arc::clone(&self.keyring),
+        )
+    }
+
+    /// A table of the deployment, by name.
     pub fn table(&self, name: &str) -> Option<&Table> {
         self.tables.get(name)
     }

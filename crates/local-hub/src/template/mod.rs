@@ -301,6 +301,7 @@ fn name_property(kind: &str) -> Option<&'static str> {
         "AWS::KinesisFirehose::DeliveryStream" => "DeliveryStreamName",
         "AWS::Events::Archive" => "ArchiveName",
         "AWS::IAM::Role" => "RoleName",
+        "AWS::KMS::Alias" => "AliasName",
         _ => return None,
     })
 }
@@ -373,6 +374,15 @@ fn physical_of(kind: &str, name: &str, account: &str, region: &str) -> Physical 
             name.into(),
             vec![("Arn", format!("arn:aws:iam::{account}:role/{name}"))],
         ),
+        // A key is referred to by its id; the hub names it after its logical id.
+        "AWS::KMS::Key" => (
+            name.into(),
+            vec![
+                ("Arn", arn("kms", &format!("key/{name}"))),
+                ("KeyId", name.into()),
+            ],
+        ),
+        "AWS::KMS::Alias" => (name.into(), vec![]),
         other => {
             let service = other.split("::").nth(1).unwrap_or("local").to_lowercase();
             (name.into(), vec![("Arn", arn(&service, name))])

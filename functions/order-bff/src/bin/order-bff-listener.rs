@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use lambda_stream::{Config, lambda_runtime};
 use lambda_stream_aws::view::Views;
-use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher};
+use lambda_stream_aws::{
+    DynamoDbStore, EventBridgePublisher, claim_checked_from_env, event_readers_from_env,
+};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
@@ -14,8 +16,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         &sdk,
         "ENTITY_TABLE_NAME",
     )?));
-    let faults = Arc::new(EventBridgePublisher::from_env().await?);
+    let faults = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
     order_bff::listener(&views, faults, Config::from_env())
+        .read_with(event_readers_from_env().await?)
         .run()
         .await
 }

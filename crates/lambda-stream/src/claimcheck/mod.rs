@@ -1,15 +1,25 @@
-//! Claim checks on the source side: an event too large for its channel travels as a small
-//! envelope with an `s3: {bucket, key}` pointer (the Node library's stub: `id`, `type`,
-//! `partitionKey`, `timestamp`, `tags` and `s3`), and the handler swaps in the stored event
-//! before the pipelines see it, as Node's `fromKinesis` and `fromSqsEvent` do. The store is a
-//! [`Redeemer`] (S3 in `lambda-stream-aws`, which reads from whatever bucket the stub names).
+//! Claim checks: an event too large for its channel travels as a small envelope with an
+//! `s3: {bucket, key}` pointer (the Node library's stub: `id`, `type`, `partitionKey`,
+//! `timestamp`, `tags` and `s3`).
+//!
+//! - Publishing: [`ClaimCheckPublisher`] wraps any publisher and stores the events too large
+//!   for it in a [`ClaimCheckStore`], sending the stub in their place.
+//! - Consuming: the handler swaps in the stored event before the pipelines see it, as Node's
+//!   `fromKinesis` and `fromSqsEvent` do
+//!   ([`StreamHandler::redeem_claim_checks`](crate::StreamHandler::redeem_claim_checks)). The
+//!   store is a [`Redeemer`] (S3 in `lambda-stream-aws`, which reads from whatever bucket the
+//!   stub names).
 //!
 //! The stored event is read like any record: compressed values are decompressed, and an
 //! `eem` is decrypted after. A stub whose object is missing or unreadable, that holds no
 //! event, or whose event has another `id` or `type` than the stub is a fault naming the
 //! bucket and key; an unavailable store is a retry.
 
+mod publisher;
+
 use futures::future::BoxFuture;
+
+pub use publisher::{ClaimCheckPublisher, ClaimCheckStore, object_key, stub_for};
 
 use crate::envelope::{Envelope, S3Pointer};
 use crate::error::StepError;
