@@ -109,6 +109,11 @@ impl Config {
         }
     }
 
+    /// The function's region (`AWS_REGION`, the `region` tag).
+    pub fn region(&self) -> Option<&str> {
+        self.tags.get_str("region")
+    }
+
     /// Whether the pipeline of this name runs.
     pub fn is_enabled(&self, pipeline: &str) -> bool {
         let enabled = self

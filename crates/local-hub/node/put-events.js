@@ -1,7 +1,7 @@
 // A Node service publishing onto the local hub with the AWS SDK for JavaScript v3, as a service
 // on the Node library would: `local-hub serve` running, then
 //   AWS_ENDPOINT_URL=http://127.0.0.1:4010 node crates/local-hub/node/put-events.js
-// (@aws-sdk/client-eventbridge from NODE_PATH, e.g. crates/lambda-stream-bench/node/node_modules
+// (@aws-sdk/client-eventbridge from NODE_PATH, e.g. node/node_modules
 // after scripts/bench's `npm ci`). Prints the PutEvents response; exits 1 if an entry failed.
 const { EventBridgeClient, PutEventsCommand } = require('@aws-sdk/client-eventbridge');
 

@@ -93,3 +93,12 @@ pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<SqsSour
         .pipeline(delivery_updates(Arc::clone(&bus)))
         .faults_to(bus)
 }
+
+/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME`,
+/// claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`). The delivery system's
+/// messages are its own, not the Node library's events: there is nothing to redeem or decrypt.
+pub async fn from_env() -> Result<StreamHandler<SqsSource>, lambda_stream::lambda_runtime::Error> {
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(handler(bus, Config::from_env()))
+}

@@ -82,3 +82,16 @@ pub fn handler(
         .pipeline(notify_customers(topic))
         .faults_to(faults)
 }
+
+/// The handler as the Lambda function runs it (`main.rs`): the topic from `TOPIC_ARN`, faults
+/// to the bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large), and
+/// Node's claim checks and encrypted events read with S3 and KMS.
+pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
+{
+    use lambda_stream_aws::{
+        EventBridgePublisher, SnsPublisher, claim_checked_from_env, event_readers_from_env,
+    };
+    let topic = Arc::new(SnsPublisher::from_env().await?);
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(handler(topic, bus, Config::from_env()).read_with(event_readers_from_env().await?))
+}

@@ -44,7 +44,35 @@ pub fn listener(
 
 /// The trigger function: events and faults to `bus`.
 pub fn trigger(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<DynamoDbSource> {
-    StreamHandler::with_config(DynamoDbSource::new(), config)
+    StreamHandler::with_config(DynamoDbSource::for_config(&config), config)
         .pipeline(trigger::changes_to_events(Arc::clone(&bus)))
         .faults_to(bus)
+}
+
+/// The error a function's start-up gives the runtime.
+type InitError = lambda_stream::lambda_runtime::Error;
+
+/// The listener as the Lambda function runs it (`order-bff-listener`): the views in
+/// `ENTITY_TABLE_NAME`, faults to the bus (`BUS_NAME`, claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
+/// with S3 and KMS.
+pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
+    use lambda_stream_aws::{
+        DynamoDbStore, EventBridgePublisher, claim_checked_from_env, event_readers_from_env,
+    };
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let views = Views::new(Arc::new(DynamoDbStore::from_env_var(
+        &sdk,
+        "ENTITY_TABLE_NAME",
+    )?));
+    let faults = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(listener(&views, faults, Config::from_env()).read_with(event_readers_from_env().await?))
+}
+
+/// The trigger as the Lambda function runs it (`order-bff-trigger`): events and faults to the
+/// bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large).
+pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(trigger(bus, Config::from_env()))
 }

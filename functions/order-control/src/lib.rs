@@ -67,7 +67,40 @@ pub fn trigger(
     bus: Arc<dyn Publisher>,
     config: Config,
 ) -> StreamHandler<DynamoDbSource> {
-    StreamHandler::with_config(DynamoDbSource::new(), config)
+    StreamHandler::with_config(DynamoDbSource::for_config(&config), config)
         .pipeline(drive_orders(events, Arc::clone(&bus)))
         .faults_to(bus)
+}
+
+/// The error a function's start-up gives the runtime.
+type InitError = lambda_stream::lambda_runtime::Error;
+
+/// The event store in `EVENT_TABLE_NAME`, with the SDK's configuration from the environment.
+async fn event_store_from_env() -> Result<EventStore, InitError> {
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let table = lambda_stream_aws::DynamoDbStore::from_env_var(&sdk, "EVENT_TABLE_NAME")?;
+    Ok(EventStore::new(Arc::new(table), EVENT_TTL_DAYS))
+}
+
+/// The listener as the Lambda function runs it (`order-control-listener`): the event store in
+/// `EVENT_TABLE_NAME`, faults to the bus (`BUS_NAME`, claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
+/// with S3 and KMS.
+pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env, event_readers_from_env};
+    let events = event_store_from_env().await?;
+    let faults = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(listener(&events, Config::from_env())
+        .faults_to(faults)
+        .read_with(event_readers_from_env().await?))
+}
+
+/// The trigger as the Lambda function runs it (`order-control-trigger`): the event store in
+/// `EVENT_TABLE_NAME`, events and faults to the bus (`BUS_NAME`, claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME` when too large).
+pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
+    let events = event_store_from_env().await?;
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(trigger(&events, bus, Config::from_env()))
 }

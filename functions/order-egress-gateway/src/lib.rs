@@ -83,3 +83,16 @@ pub fn handler(
         .pipeline(share_orders(external))
         .faults_to(faults)
 }
+
+/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME` (the
+/// external events with source `external`, not claim-checked: a stub would point another
+/// account at this subsystem's bucket; faults claim-checked), and Node's claim checks and
+/// encrypted events read with S3 and KMS.
+pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
+{
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env, event_readers_from_env};
+    let bus = EventBridgePublisher::from_env().await?;
+    let external = Arc::new(bus.with_source("external"));
+    let faults = claim_checked_from_env(Arc::new(bus)).await;
+    Ok(handler(external, faults, Config::from_env()).read_with(event_readers_from_env().await?))
+}

@@ -209,6 +209,40 @@ pub fn handler(
         .faults_to(faults)
 }
 
+/// The handler as the Lambda function runs it (`main.rs`): the settings from the environment
+/// (the API key from Secrets Manager when `PAYMENT_API_KEY_ARN` names it), the idempotency
+/// table from `ENTITY_TABLE_NAME` (optional), faults to the bus (`BUS_NAME`, claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
+/// with S3 and KMS.
+pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
+{
+    use lambda_stream_aws::secrets::Secrets;
+    use lambda_stream_aws::{
+        DynamoDbStore, EventBridgePublisher, claim_checked_from_env, event_readers_from_env,
+    };
+    let environment = Secrets::from_env()
+        .await
+        .environment(&["PAYMENT_API_KEY"])
+        .await?;
+    let settings =
+        Settings::from_lookup(|name| environment.get(name)).map_err(|e| e.to_string())?;
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    let idempotency = match DynamoDbStore::from_env().await {
+        Ok(store) => Some(Arc::new(Idempotency::new(store, CHARGES_REMEMBERED_FOR))),
+        Err(missing) => {
+            // Said once per cold start, so nobody runs without the table unknowingly.
+            tracing::warn!(
+                %missing,
+                "no idempotency table: a redelivered batch calls the processor again, and only its Idempotency-Key stops a second charge"
+            );
+            None
+        }
+    };
+    let sender = settings.sender().map_err(|e| e.to_string())?;
+    Ok(handler(sender, idempotency, bus, Config::from_env())
+        .read_with(event_readers_from_env().await?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -104,3 +104,13 @@ pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<Kinesis
         .pipeline(restaurant_updates(Arc::clone(&bus)))
         .faults_to(bus)
 }
+
+/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME`,
+/// claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`), and Node's claim checks
+/// and encrypted events read with S3 and KMS.
+pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
+{
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env, event_readers_from_env};
+    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    Ok(handler(bus, Config::from_env()).read_with(event_readers_from_env().await?))
+}

@@ -71,6 +71,15 @@ impl DynamoDbSource {
         self
     }
 
+    /// The source for a function configured by `config`: its region from there
+    /// ([`Config::region`](crate::Config::region)), the defaults otherwise.
+    pub fn for_config(config: &crate::Config) -> Self {
+        match config.region() {
+            Some(region) => Self::default().region(region),
+            None => Self::default(),
+        }
+    }
+
     /// The region this function runs in: changes a global table replicated from another
     /// region are filtered.
     #[must_use]
