@@ -265,7 +265,7 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
             )
             .await;
             all_ok("restaurant-ingress-gateway", &answers);
-            let (events, faults) = details_by_id(drain(&sqs, &queue).await);
+            let (events, faults) = details_by_id(drain(sqs, &queue).await);
             assert!(faults.is_empty(), "{faults:?}");
             json!(events)
         },
@@ -293,7 +293,7 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
             )
             .await;
             all_ok("notification-egress-gateway", &answers);
-            let mut messages: Vec<Value> = drain(&sqs, &queue)
+            let mut messages: Vec<Value> = drain(sqs, &queue)
                 .await
                 .into_iter()
                 .map(|m| match &m["Message"] {
@@ -328,7 +328,7 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
             )
             .await;
             all_ok("order-egress-gateway", &answers);
-            json!(details_by_id(drain(&sqs, &queue).await).0)
+            json!(details_by_id(drain(sqs, &queue).await).0)
         },
     )
     .await;
