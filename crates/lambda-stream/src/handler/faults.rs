@@ -5,8 +5,8 @@
 //! a panic there, a rejected entry or the deadline fails only the faults concerned, and their
 //! records are retried instead.
 
+use super::report::{RecordReport, RecordState};
 use super::run::PipelineRun;
-use super::settle::{RecordReport, RecordState};
 use crate::deadline::Deadline;
 use crate::envelope::{Envelope, Tags};
 use crate::error::StepError;

@@ -10,7 +10,8 @@
 //! | decoding records as the pipelines need them (decompressing as they are read) | `decode` |
 //! | claim checks and decryption, in that order (see its docs for the whole order) | `prepare` |
 //! | running one pipeline | `run` |
-//! | settling records, the report | `settle` |
+//! | settling records | `settle` |
+//! | what an invocation did: record states, the report | `report` |
 //! | fault events | `faults` |
 //! | the Lambda service | `service` |
 
@@ -33,6 +34,7 @@ use crate::uow::Invocation;
 mod decode;
 mod faults;
 mod prepare;
+mod report;
 mod run;
 mod service;
 mod settle;
@@ -40,9 +42,9 @@ mod settle;
 use decode::{Decoder, Entered, units};
 pub use prepare::EventReaders;
 use prepare::{Prepared, prepare_units};
+pub use report::{RecordReport, RecordState, Report};
 use run::{RunPipeline, run_pipeline};
 pub use service::StreamService;
-pub use settle::{RecordReport, RecordState, Report};
 
 /// A stream processor for one event source. Build it once per process (in `main`), then
 /// [`run`](StreamHandler::run) it.

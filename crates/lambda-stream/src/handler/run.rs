@@ -8,7 +8,7 @@ use futures::stream::BoxStream;
 use futures::{FutureExt, StreamExt};
 
 use super::decode::Entered;
-use super::settle::RecordState;
+use super::report::RecordState;
 use crate::deadline::Deadline;
 use crate::error::{FailureMode, StepError};
 use crate::pipeline::{End, Flow, Pipeline, Settled};

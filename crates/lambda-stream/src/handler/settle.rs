@@ -1,81 +1,21 @@
 //! Settling: every record ends in exactly one state per pipeline, the faults are published,
-//! and the records to retry become the response for Lambda.
+//! and the records to retry become the response for Lambda. One function per step of that,
+//! in the order [`Settle::settle`] runs them.
 
 use std::sync::Arc;
 
-use serde::Serialize;
-
 use super::decode::{Decoder, Outcome};
 use super::faults::{self, FaultSink};
+use super::report::{HeldBatch, RecordReport, RecordState, Report};
 use super::run::PipelineRun;
 use crate::deadline::Deadline;
 use crate::envelope::Envelope;
-use crate::error::{FailureMode, HandlerError};
+use crate::error::FailureMode;
 use crate::publisher::Publisher;
 use crate::record::{Records, SourceRecord};
 use crate::source::Source;
 use crate::telemetry::{PipelineSummary, Summary};
 use crate::uow::Invocation;
-
-/// The end state of a record in one pipeline. Ordered by precedence: when a record's parts
-/// (after `split`) end differently, the record ends in the greatest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "camelCase")]
-#[non_exhaustive]
-pub enum RecordState {
-    /// Filtered out (or split into nothing, or skipped, or never decoded).
-    Filtered,
-    /// Reached a sink that already held it (the same event again): nothing written.
-    Duplicate,
-    /// Reached a sink that holds something newer (a late event): nothing written.
-    Stale,
-    /// Reached the end of the pipeline.
-    Delivered,
-    /// Became a fault event.
-    Fault,
-    /// Handed back to Lambda to be delivered again.
-    Retry,
-}
-
-/// What happened to one record.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[non_exhaustive]
-pub struct RecordReport {
-    /// The state per enabled pipeline, in the order of [`Summary::pipelines`].
-    pub pipelines: Vec<RecordState>,
-    /// Why the record could not be decoded, if it could not.
-    pub decode_error: Option<String>,
-    /// True for a test event (`tags.skip`) that was dropped.
-    pub skipped: bool,
-    /// True when the record is reported to Lambda for retry.
-    pub retry: bool,
-}
-
-/// Everything an invocation did, for tests and local runs.
-#[derive(Debug)]
-#[non_exhaustive]
-pub struct Report<R> {
-    /// The response for Lambda, or why the invocation fails.
-    pub response: Result<R, HandlerError>,
-    /// The counts.
-    pub summary: Summary,
-    /// The fault events published (a fault that could not be published is not here: its
-    /// records are retried instead, see [`Summary::faults_unpublished`]).
-    pub faults: Vec<Envelope>,
-    /// Per record, in batch order.
-    pub records: Vec<RecordReport>,
-    /// The batch, freed with the report (after the response is known).
-    _batch: HeldBatch,
-}
-
-/// The batch a report holds; its `Debug` shows the count, not every record.
-struct HeldBatch(Arc<Records>);
-
-impl std::fmt::Debug for HeldBatch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} records", self.0.len())
-    }
-}
 
 /// What settling needs from the handler.
 pub(super) struct Settle<'a, S> {
@@ -87,6 +27,8 @@ pub(super) struct Settle<'a, S> {
 }
 
 impl<S: Source> Settle<'_, S> {
+    /// Settles an invocation: where each record ended, the faults published (a record whose
+    /// fault is not taken is retried instead), and the response for Lambda.
     pub(super) async fn settle(
         &self,
         records: &Arc<Records>,
@@ -98,49 +40,35 @@ impl<S: Source> Settle<'_, S> {
             FailureMode::Fault => RecordState::Fault,
             FailureMode::Retry => RecordState::Retry,
         };
-        if runs.is_empty() {
-            for i in 0..records.len() {
-                decoder.check_untouched(i);
-            }
-        }
-        let mut reports: Vec<RecordReport> = (0..records.len())
-            .map(|i| {
-                let outcome = decoder.outcome(i);
-                RecordReport {
-                    pipelines: runs
-                        .iter()
-                        .enumerate()
-                        .map(|(p, run)| match (&outcome, run.states[i]) {
-                            (_, Some(state)) => state,
-                            (Outcome::Failed(_), None) => decode_state,
-                            // Stopped at the deadline before reaching it: it comes again.
-                            (Outcome::Event, None)
-                                if run.stopped_early && decoder.may_want(i, p) =>
-                            {
-                                RecordState::Retry
-                            }
-                            (_, None) => RecordState::Filtered,
-                        })
-                        .collect(),
-                    skipped: matches!(outcome, Outcome::Skipped),
-                    decode_error: match outcome {
-                        Outcome::Failed(reason) => Some(reason),
-                        _ => None,
-                    },
-                    retry: false,
-                }
-            })
-            .collect();
+        let mut reports = record_reports(records, decoder, &runs, decode_state);
         let mut retried_for_faults = vec![false; records.len()];
-        let mark = |reports: &mut [RecordReport], forced: &[bool]| {
-            for (report, forced) in reports.iter_mut().zip(forced) {
-                report.retry = *forced
-                    || report.pipelines.contains(&RecordState::Retry)
-                    || (report.decode_error.is_some() && decode_state == RecordState::Retry);
-            }
-        };
-        mark(&mut reports, &retried_for_faults);
+        mark_retries(&mut reports, &retried_for_faults, decode_state);
+        let (published, unpublished) = self
+            .publish_faults(
+                records,
+                &mut reports,
+                &mut retried_for_faults,
+                &runs,
+                decode_state,
+                invocation,
+            )
+            .await;
+        mark_retries(&mut reports, &retried_for_faults, decode_state);
+        self.report(records, reports, &runs, published, unpublished)
+    }
 
+    /// Publishes the fault events of the failed records and units; a fault that is not
+    /// published turns its records into retries (in their pipeline, or for an undecodable
+    /// record in `retried_for_faults`). The faults published, and how many were not.
+    async fn publish_faults(
+        &self,
+        records: &Records,
+        reports: &mut [RecordReport],
+        retried_for_faults: &mut [bool],
+        runs: &[PipelineRun],
+        decode_state: RecordState,
+        invocation: &Invocation,
+    ) -> (Vec<Envelope>, usize) {
         let sink = match self.faults_to.map(FaultSink::new) {
             Some(Ok(sink)) => Some(sink),
             Some(Err(error)) => {
@@ -153,8 +81,8 @@ impl<S: Source> Settle<'_, S> {
         let faults = faults::collect(
             self.source,
             records,
-            &reports,
-            &runs,
+            reports,
+            runs,
             decode_state == RecordState::Fault,
             &invocation.tags,
             &fits,
@@ -192,8 +120,18 @@ impl<S: Source> Settle<'_, S> {
                 }
             }
         }
-        mark(&mut reports, &retried_for_faults);
+        (published, unpublished)
+    }
 
+    /// The response for Lambda (the records to retry) and the report.
+    fn report(
+        &self,
+        records: &Arc<Records>,
+        reports: Vec<RecordReport>,
+        runs: &[PipelineRun],
+        published: Vec<Envelope>,
+        unpublished: usize,
+    ) -> Report<S::Response> {
         let retry: Vec<SourceRecord<'_>> = reports
             .iter()
             .zip(records.iter())
@@ -201,7 +139,7 @@ impl<S: Source> Settle<'_, S> {
             .map(|(_, record)| record)
             .collect();
         let response = self.source.respond(&retry);
-        let mut summary = summarize(self.source.name(), &reports, &runs, published.len());
+        let mut summary = summarize(self.source.name(), &reports, runs, published.len());
         summary.faults_unpublished = unpublished;
         Report {
             response,
@@ -213,6 +151,60 @@ impl<S: Source> Settle<'_, S> {
     }
 }
 
+/// Where each record ended in each pipeline, as the runs and the decoder left it: a record
+/// a pipeline never got is filtered there, unless it could not be decoded (a fault or a
+/// retry, as `decode_state` says) or the pipeline stopped at the deadline before reaching a
+/// record it may have wanted (a retry).
+fn record_reports<S: Source>(
+    records: &Records,
+    decoder: &Decoder<S>,
+    runs: &[PipelineRun],
+    decode_state: RecordState,
+) -> Vec<RecordReport> {
+    if runs.is_empty() {
+        for i in 0..records.len() {
+            decoder.check_untouched(i);
+        }
+    }
+    (0..records.len())
+        .map(|i| {
+            let outcome = decoder.outcome(i);
+            RecordReport {
+                pipelines: runs
+                    .iter()
+                    .enumerate()
+                    .map(|(p, run)| match (&outcome, run.states[i]) {
+                        (_, Some(state)) => state,
+                        (Outcome::Failed(_), None) => decode_state,
+                        // Stopped at the deadline before reaching it: it comes again.
+                        (Outcome::Event, None) if run.stopped_early && decoder.may_want(i, p) => {
+                            RecordState::Retry
+                        }
+                        (_, None) => RecordState::Filtered,
+                    })
+                    .collect(),
+                skipped: matches!(outcome, Outcome::Skipped),
+                decode_error: match outcome {
+                    Outcome::Failed(reason) => Some(reason),
+                    _ => None,
+                },
+                retry: false,
+            }
+        })
+        .collect()
+}
+
+/// A record is retried when a pipeline retries it, when its fault was not published, or when
+/// it could not be decoded and decode failures retry.
+fn mark_retries(reports: &mut [RecordReport], forced: &[bool], decode_state: RecordState) {
+    for (report, forced) in reports.iter_mut().zip(forced) {
+        report.retry = *forced
+            || report.pipelines.contains(&RecordState::Retry)
+            || (report.decode_error.is_some() && decode_state == RecordState::Retry);
+    }
+}
+
+/// The counts of an invocation, from its records' reports.
 fn summarize(
     source: &'static str,
     reports: &[RecordReport],
