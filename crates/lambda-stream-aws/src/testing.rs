@@ -203,6 +203,45 @@ pub async fn receive_bodies(
     bodies
 }
 
+/// Every message a queue holds now, read until it is empty twice in a row (so what a function
+/// published before it answered is all there), each as JSON (or a JSON string when it is not).
+///
+/// # Panics
+/// When moto refuses a call: this is test setup.
+pub async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serde_json::Value> {
+    let mut bodies = Vec::new();
+    let mut empty = 0;
+    while empty < 2 {
+        let received = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .expect("receive messages");
+        if received.messages().is_empty() {
+            empty += 1;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        }
+        empty = 0;
+        for message in received.messages() {
+            let body = message.body().unwrap_or_default();
+            bodies.push(
+                serde_json::from_str(body)
+                    .unwrap_or_else(|_| serde_json::Value::String(body.into())),
+            );
+            sqs.delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .send()
+                .await
+                .expect("delete a message");
+        }
+    }
+    bodies
+}
+
 /// A new bus with one rule sending the events that match `pattern` (an EventBridge event
 /// pattern) to a new queue: the bus name and the queue URL.
 ///

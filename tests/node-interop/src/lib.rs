@@ -208,38 +208,6 @@ pub async fn invoke(
     answers
 }
 
-/// Every message a queue holds now (read until it is empty twice in a row), as JSON.
-pub async fn drain(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<Value> {
-    let mut bodies = Vec::new();
-    let mut empty = 0;
-    while empty < 2 {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive messages");
-        if received.messages().is_empty() {
-            empty += 1;
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            continue;
-        }
-        empty = 0;
-        for message in received.messages() {
-            let body = message.body().unwrap_or_default();
-            bodies.push(serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.into())));
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete a message");
-        }
-    }
-    bodies
-}
-
 /// Every item of a table, as plain JSON, in key order.
 pub async fn scan(config: &SdkConfig, table: &str) -> Vec<Value> {
     let client = aws_sdk_dynamodb::Client::new(config);

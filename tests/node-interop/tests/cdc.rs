@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 
 use lambda_stream::{DynamoDbSource, RecordsEvent, Source};
 use lambda_stream_aws::testing::bus_to_queue;
-use node_interop_tests::{REGION, drain, invoke, moto, node};
+use lambda_stream_aws::testing::receive_all as drain;
+use node_interop_tests::{REGION, invoke, moto, node};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = env!("CARGO_BIN_EXE_interop-function");

@@ -8,10 +8,11 @@
 use std::collections::BTreeMap;
 
 use lambda_stream_aws::testing::http::{LocalEndpoint, Reply};
+use lambda_stream_aws::testing::receive_all as drain;
 use lambda_stream_aws::testing::{
     bus_to_queue, new_bucket, new_master_key, new_table, topic_with_queue,
 };
-use node_interop_tests::{Answer, REGION, drain, invoke, kinesis_event, moto, node, scan};
+use node_interop_tests::{Answer, REGION, invoke, kinesis_event, moto, node, scan};
 use serde_json::{Value, json};
 
 const FUNCTION: &str = env!("CARGO_BIN_EXE_interop-function");
@@ -121,6 +122,25 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect()
+}
+
+/// A rule that takes every event put on a bus.
+const EVERYTHING: &str = r#"{"source": [{"prefix": ""}]}"#;
+
+/// Runs `function` on one batch of `payloads` with `env` and a bus of its own (`BUS_NAME`:
+/// what it publishes, faults included), checks it answered with no retries, and returns the
+/// queue the bus delivers to.
+async fn run_with_bus(
+    config: &aws_config::SdkConfig,
+    function: &str,
+    mut env: Vec<(String, String)>,
+    payloads: &[String],
+) -> String {
+    let (bus, queue) = bus_to_queue(config, EVERYTHING).await;
+    env.push(("BUS_NAME".into(), bus));
+    let answers = invoke(FUNCTION, function, &env, &[kinesis_event(payloads)]).await;
+    all_ok(function, &answers);
+    queue
 }
 
 fn all_ok(function: &str, answers: &[Answer]) {
@@ -253,18 +273,8 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
         &["name"],
         shared,
         |payloads| async move {
-            let (bus, queue) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "restaurant-ingress-gateway",
-                &env(&[
-                    ("BUS_NAME", &bus),
-                    ("CLAIMCHECK_BUCKET_NAME", &shared.bucket),
-                ]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("restaurant-ingress-gateway", &answers);
+            let claims = env(&[("CLAIMCHECK_BUCKET_NAME", &shared.bucket)]);
+            let queue = run_with_bus(config, "restaurant-ingress-gateway", claims, &payloads).await;
             let (events, faults) = details_by_id(drain(sqs, &queue).await);
             assert!(faults.is_empty(), "{faults:?}");
             json!(events)
@@ -284,15 +294,8 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
         shared,
         |payloads| async move {
             let (topic, queue) = topic_with_queue(config, "notifications").await;
-            let (bus, _) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "notification-egress-gateway",
-                &env(&[("TOPIC_ARN", &topic), ("BUS_NAME", &bus)]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("notification-egress-gateway", &answers);
+            let topic = env(&[("TOPIC_ARN", &topic)]);
+            run_with_bus(config, "notification-egress-gateway", topic, &payloads).await;
             let mut messages: Vec<Value> = drain(sqs, &queue)
                 .await
                 .into_iter()
@@ -319,16 +322,10 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
         &["customerId", "customerAddress", "paymentMethodToken"],
         shared,
         |payloads| async move {
-            let (bus, queue) = bus_to_queue(config, r#"{"source": ["external"]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "order-egress-gateway",
-                &env(&[("BUS_NAME", &bus)]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("order-egress-gateway", &answers);
-            json!(details_by_id(drain(sqs, &queue).await).0)
+            let queue = run_with_bus(config, "order-egress-gateway", Vec::new(), &payloads).await;
+            let (external, faults) = details_by_id(drain(sqs, &queue).await);
+            assert!(faults.is_empty(), "{faults:?}");
+            json!(external)
         },
     )
     .await;
@@ -343,15 +340,8 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
         shared,
         |payloads| async move {
             let table = new_table(config).await;
-            let (bus, _) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "order-bff-listener",
-                &env(&[("ENTITY_TABLE_NAME", table.table()), ("BUS_NAME", &bus)]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("order-bff-listener", &answers);
+            let rows = env(&[("ENTITY_TABLE_NAME", table.table())]);
+            run_with_bus(config, "order-bff-listener", rows, &payloads).await;
             json!(scan(config, table.table()).await)
         },
     )
@@ -367,15 +357,8 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
         shared,
         |payloads| async move {
             let table = new_table(config).await;
-            let (bus, _) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "order-control-listener",
-                &env(&[("EVENT_TABLE_NAME", table.table()), ("BUS_NAME", &bus)]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("order-control-listener", &answers);
+            let rows = env(&[("EVENT_TABLE_NAME", table.table())]);
+            run_with_bus(config, "order-control-listener", rows, &payloads).await;
             json!(scan(config, table.table()).await)
         },
     )
@@ -396,19 +379,8 @@ async fn every_shipped_consumer_reads_node_s_events_as_the_plain_ones() {
                 Reply::status(201).body(json!({"id": format!("ch_{n}"), "status": "pending"}).to_string())
             })
             .await;
-            let (bus, _) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-            let answers = invoke(
-                FUNCTION,
-                "payment-egress-gateway",
-                &env(&[
-                    ("BUS_NAME", &bus),
-                    ("PAYMENT_API_URL", processor.url()),
-                    ("PAYMENT_API_KEY", "sk_test"),
-                ]),
-                &[kinesis_event(&payloads)],
-            )
-            .await;
-            all_ok("payment-egress-gateway", &answers);
+            let api = env(&[("PAYMENT_API_URL", processor.url()), ("PAYMENT_API_KEY", "sk_test")]);
+            run_with_bus(config, "payment-egress-gateway", api, &payloads).await;
             let calls: Vec<Value> = processor
                 .requests()
                 .iter()
@@ -444,23 +416,13 @@ async fn bad_node_records_fault_alone_naming_what_is_wrong() {
     forged["eem"]["dataKeys"][REGION] = json!("AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=");
     let missing = json!({"id": "gone-1", "type": "restaurant-menu-published", "timestamp": 1, "partitionKey": "r4",
         "s3": {"bucket": shared.bucket, "key": "node/gone-1.json"}}).to_string();
-    let (bus, queue) = bus_to_queue(config, r#"{"source": [{"prefix": ""}]}"#).await;
-    let answers = invoke(
-        FUNCTION,
+    let queue = run_with_bus(
+        config,
         "restaurant-ingress-gateway",
-        &env(&[
-            ("BUS_NAME", &bus),
-            ("CLAIMCHECK_BUCKET_NAME", &shared.bucket),
-        ]),
-        &[kinesis_event(&[
-            corrupt,
-            good[0].clone(),
-            forged.to_string(),
-            missing,
-        ])],
+        env(&[("CLAIMCHECK_BUCKET_NAME", &shared.bucket)]),
+        &[corrupt, good[0].clone(), forged.to_string(), missing],
     )
     .await;
-    all_ok("restaurant-ingress-gateway", &answers);
     let (events, faults) = details_by_id(drain(&sqs, &queue).await);
     assert_eq!(
         events.keys().collect::<Vec<_>>(),

@@ -10,9 +10,10 @@ use lambda_stream::{
     ClaimCheckPublisher, Config, Envelope, Invocation, KinesisSource, Pipeline, StepError,
     StreamHandler, testing,
 };
+use lambda_stream_aws::testing::receive_all as drain;
 use lambda_stream_aws::testing::{bus_to_queue, new_bucket, new_master_key};
 use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher, KmsDataKeys, S3ClaimCheck};
-use node_interop_tests::{REGION, drain, kinesis_event, moto, node};
+use node_interop_tests::{REGION, kinesis_event, moto, node};
 use serde_json::{Value, json};
 
 fn menu_event(id: &str) -> Envelope {
