@@ -22,8 +22,20 @@ use crate::kms::keyring_from_env;
 use crate::s3::S3ClaimCheck;
 
 /// Claim checks ([`S3ClaimCheck::reader_from_env`]) and the keyring ([`keyring_from_env`])
-/// from the environment.
+/// from the environment. Without a region (`AWS_REGION`, which Lambda always sets) there is no
+/// keyring, said once: encrypted events then fault, naming the reason. A `DATA_KEY_MAX_AGE`
+/// that is not a number is an error.
 pub async fn event_readers_from_env() -> Result<EventReaders, ConfigError> {
-    let claim_checks = Arc::new(S3ClaimCheck::reader_from_env().await);
-    Ok(EventReaders::new(claim_checks, keyring_from_env().await?))
+    let claim_checks: Arc<dyn lambda_stream::Redeemer> =
+        Arc::new(S3ClaimCheck::reader_from_env().await);
+    let mut readers = EventReaders::default();
+    readers.claim_checks = Some(claim_checks);
+    match keyring_from_env().await {
+        Ok(keyring) => readers.keyring = Some(keyring),
+        Err(error) if std::env::var("AWS_REGION").is_err() => {
+            tracing::warn!(%error, "no keyring: encrypted events (eem) will fault");
+        }
+        Err(error) => return Err(error),
+    }
+    Ok(readers)
 }

@@ -124,6 +124,27 @@ fn sample_events() -> Vec<Envelope> {
             events.push(event);
         }
     }
+    // The Node library's formats: a compressed entity (a small threshold, so the seed stays
+    // small) and a claim-check stub (refused: this handler has no store).
+    if let Some(event) = events.first()
+        && let Ok(Some(json)) =
+            lambda_stream::compression::Compression::threshold(16).compress(&event.to_json())
+        && let Ok(mut compressed) = Envelope::parse(json)
+    {
+        compressed.set_id("e-compressed");
+        events.push(compressed);
+    }
+    if let Ok(stub) = Envelope::builder("thing-created")
+        .id("e-stub")
+        .timestamp(1_548_967_022_000)
+        .s3(lambda_stream::S3Pointer {
+            bucket: "claims".into(),
+            key: "claimchecks/thing-created/e-stub.json".into(),
+        })
+        .build()
+    {
+        events.push(stub);
+    }
     events
 }
 
