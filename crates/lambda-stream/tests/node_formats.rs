@@ -12,7 +12,7 @@ use lambda_stream::encryption::{Encryption, Keyring};
 use lambda_stream::testing::{self, InMemoryClaimChecks, InMemoryDataKeys};
 use lambda_stream::{
     Config, Envelope, InMemoryPublisher, Invocation, KinesisSource, Pipeline, RecordState,
-    S3Pointer, StepError, StreamHandler,
+    S3Pointer, Source, StepError, StreamHandler,
 };
 use serde_json::{Value, json};
 
@@ -498,5 +498,42 @@ async fn an_encrypting_pipeline_publishes_what_the_handler_decrypts() {
     assert_eq!(
         customer,
         json!({"id": "c1", "email": "a@example.com", "phone": null})
+    );
+}
+
+#[test]
+fn every_source_that_carries_envelopes_decompresses_them() {
+    use lambda_stream::{EventBridgeSource, SnsSource, SqsSource};
+    let plain = menu_event("e1", 300);
+    let event = compressed(&plain);
+    let items = |envelope: Envelope| -> usize {
+        let menu: Value = envelope.entity().expect("the plain menu");
+        menu["items"].as_array().map_or(0, Vec::len)
+    };
+    let kinesis = testing::kinesis_event(std::slice::from_ref(&event));
+    let sqs = testing::sqs_event(std::slice::from_ref(&event));
+    let sqs_sns = testing::sqs_sns_event(std::slice::from_ref(&event));
+    let sns = testing::sns_event(std::slice::from_ref(&event));
+    let eventbridge = testing::eventbridge_event(&event, "custom");
+    let read = [
+        KinesisSource::new().envelope(kinesis.records().get(0).expect("a record")),
+        SqsSource::new().envelope(sqs.records().get(0).expect("a record")),
+        SqsSource::new()
+            .sns_wrapped()
+            .envelope(sqs_sns.records().get(0).expect("a record")),
+        SnsSource::new().envelope(sns.records().get(0).expect("a record")),
+    ];
+    for envelope in read {
+        assert_eq!(items(envelope.expect("decodes")), 300);
+    }
+    let source = EventBridgeSource::new();
+    let records = source.records(eventbridge);
+    assert_eq!(
+        items(
+            source
+                .envelope(records.get(0).expect("a record"))
+                .expect("decodes")
+        ),
+        300
     );
 }
