@@ -76,10 +76,10 @@ pub use kinesis::{KinesisConfig, KinesisPublisher};
 #[cfg(feature = "kms")]
 pub use kms::{KmsDataKeys, keyring_from_env};
 #[cfg(feature = "readers")]
-pub use readers::event_readers_from_env;
+pub use readers::{event_readers, event_readers_from_env};
 pub use retry::{NextAttempt, RetryPolicy, sdk_config_from_env};
 #[cfg(feature = "s3")]
-pub use s3::{ClaimCheckPublisher, S3ClaimCheck, claim_checked_from_env};
+pub use s3::{ClaimCheckPublisher, S3ClaimCheck, claim_checked, claim_checked_from_env};
 #[cfg(feature = "sns")]
 pub use sns::{SnsConfig, SnsPublisher};
 #[cfg(feature = "sqs")]

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use lambda_stream::EventReaders;
 
 use crate::ConfigError;
-use crate::kms::keyring_from_env;
+use crate::kms::keyring;
 use crate::s3::S3ClaimCheck;
 
 /// Claim checks ([`S3ClaimCheck::reader_from_env`]) and the keyring ([`keyring_from_env`])
@@ -26,13 +26,19 @@ use crate::s3::S3ClaimCheck;
 /// keyring, said once: encrypted events then fault, naming the reason. A `DATA_KEY_MAX_AGE`
 /// that is not a number is an error.
 pub async fn event_readers_from_env() -> Result<EventReaders, ConfigError> {
+    event_readers(&crate::retry::sdk_config_from_env().await)
+}
+
+/// [`event_readers_from_env`] with S3 and KMS clients made from `sdk` (one SDK configuration a
+/// function loads once for all its clients).
+pub fn event_readers(sdk: &aws_config::SdkConfig) -> Result<EventReaders, ConfigError> {
     let claim_checks: Arc<dyn lambda_stream::Redeemer> =
-        Arc::new(S3ClaimCheck::reader_from_env().await);
+        Arc::new(S3ClaimCheck::reader_from_sdk(sdk));
     let mut readers = EventReaders::default();
     readers.claim_checks = Some(claim_checks);
-    match keyring_from_env().await {
+    match keyring(sdk) {
         Ok(keyring) => readers.keyring = Some(keyring),
-        Err(error) if std::env::var("AWS_REGION").is_err() => {
+        Err(error) if sdk.region().is_none() => {
             tracing::warn!(%error, "no keyring: encrypted events (eem) will fault");
         }
         Err(error) => return Err(error),

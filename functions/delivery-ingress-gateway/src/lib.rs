@@ -98,7 +98,8 @@ pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<SqsSour
 /// claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`). The delivery system's
 /// messages are its own, not the Node library's events: there is nothing to redeem or decrypt.
 pub async fn from_env() -> Result<StreamHandler<SqsSource>, lambda_stream::lambda_runtime::Error> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
-    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
+    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
     Ok(handler(bus, Config::from_env()))
 }

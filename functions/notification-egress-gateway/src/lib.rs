@@ -88,10 +88,9 @@ pub fn handler(
 /// Node's claim checks and encrypted events read with S3 and KMS.
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
-    use lambda_stream_aws::{
-        EventBridgePublisher, SnsPublisher, claim_checked_from_env, event_readers_from_env,
-    };
-    let topic = Arc::new(SnsPublisher::from_env().await?);
-    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
-    Ok(handler(topic, bus, Config::from_env()).read_with(event_readers_from_env().await?))
+    use lambda_stream_aws::{EventBridgePublisher, SnsPublisher, claim_checked, event_readers};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
+    let topic = Arc::new(SnsPublisher::from_sdk(&sdk)?);
+    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
+    Ok(handler(topic, bus, Config::from_env()).read_with(event_readers(&sdk)?))
 }

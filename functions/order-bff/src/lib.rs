@@ -57,22 +57,22 @@ type InitError = lambda_stream::lambda_runtime::Error;
 /// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
 /// with S3 and KMS.
 pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
-    use lambda_stream_aws::{
-        DynamoDbStore, EventBridgePublisher, claim_checked_from_env, event_readers_from_env,
-    };
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, claim_checked, event_readers};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
+    let tables = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
     let views = Views::new(Arc::new(DynamoDbStore::from_env_var(
-        &sdk,
+        &tables,
         "ENTITY_TABLE_NAME",
     )?));
-    let faults = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
-    Ok(listener(&views, faults, Config::from_env()).read_with(event_readers_from_env().await?))
+    let faults = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
+    Ok(listener(&views, faults, Config::from_env()).read_with(event_readers(&sdk)?))
 }
 
 /// The trigger as the Lambda function runs it (`order-bff-trigger`): events and faults to the
 /// bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large).
 pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
-    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
+    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
     Ok(trigger(bus, Config::from_env()))
 }

@@ -87,20 +87,22 @@ async fn event_store_from_env() -> Result<EventStore, InitError> {
 /// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
 /// with S3 and KMS.
 pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env, event_readers_from_env};
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked, event_readers};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
     let events = event_store_from_env().await?;
-    let faults = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    let faults = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
     Ok(listener(&events, Config::from_env())
         .faults_to(faults)
-        .read_with(event_readers_from_env().await?))
+        .read_with(event_readers(&sdk)?))
 }
 
 /// The trigger as the Lambda function runs it (`order-control-trigger`): the event store in
 /// `EVENT_TABLE_NAME`, events and faults to the bus (`BUS_NAME`, claim-checked in
 /// `CLAIMCHECK_BUCKET_NAME` when too large).
 pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env};
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
     let events = event_store_from_env().await?;
-    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
     Ok(trigger(&events, bus, Config::from_env()))
 }

@@ -90,9 +90,10 @@ pub fn handler(
 /// encrypted events read with S3 and KMS.
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked_from_env, event_readers_from_env};
-    let bus = EventBridgePublisher::from_env().await?;
+    use lambda_stream_aws::{EventBridgePublisher, claim_checked, event_readers};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
+    let bus = EventBridgePublisher::from_sdk(&sdk)?;
     let external = Arc::new(bus.with_source("external"));
-    let faults = claim_checked_from_env(Arc::new(bus)).await;
-    Ok(handler(external, faults, Config::from_env()).read_with(event_readers_from_env().await?))
+    let faults = claim_checked(&sdk, Arc::new(bus));
+    Ok(handler(external, faults, Config::from_env()).read_with(event_readers(&sdk)?))
 }

@@ -217,16 +217,15 @@ pub fn handler(
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
     use lambda_stream_aws::secrets::Secrets;
-    use lambda_stream_aws::{
-        DynamoDbStore, EventBridgePublisher, claim_checked_from_env, event_readers_from_env,
-    };
+    use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, claim_checked, event_readers};
+    let sdk = lambda_stream_aws::sdk_config_from_env().await;
     let environment = Secrets::from_env()
         .await
         .environment(&["PAYMENT_API_KEY"])
         .await?;
     let settings =
         Settings::from_lookup(|name| environment.get(name)).map_err(|e| e.to_string())?;
-    let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
     let idempotency = match DynamoDbStore::from_env().await {
         Ok(store) => Some(Arc::new(Idempotency::new(store, CHARGES_REMEMBERED_FOR))),
         Err(missing) => {
@@ -239,8 +238,7 @@ pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::l
         }
     };
     let sender = settings.sender().map_err(|e| e.to_string())?;
-    Ok(handler(sender, idempotency, bus, Config::from_env())
-        .read_with(event_readers_from_env().await?))
+    Ok(handler(sender, idempotency, bus, Config::from_env()).read_with(event_readers(&sdk)?))
 }
 
 #[cfg(test)]

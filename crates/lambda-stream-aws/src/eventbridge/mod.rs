@@ -102,9 +102,14 @@ impl EventBridgePublisher {
     /// A publisher with an SDK client made from the environment (`AWS_ENDPOINT_URL` included)
     /// and the configuration from [`EventBridgeConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sdk(&crate::retry::sdk_config_from_env().await)
+    }
+
+    /// A publisher configured from the environment, with a client made from `sdk` (one SDK
+    /// configuration a function loads once for all its clients).
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let config = EventBridgeConfig::from_env()?;
-        let sdk = crate::retry::sdk_config_from_env().await;
-        Ok(Self::new(aws_sdk_eventbridge::Client::new(&sdk), config))
+        Ok(Self::new(aws_sdk_eventbridge::Client::new(sdk), config))
     }
 
     /// A publisher over an SDK client.

@@ -90,7 +90,12 @@ impl KmsDataKeys {
 /// The keyring a function reads (and encrypts) Node's events with: KMS from the environment,
 /// cached for `DATA_KEY_MAX_AGE` (or the life of the process).
 pub async fn keyring_from_env() -> Result<Arc<Keyring>, ConfigError> {
-    let keys = Arc::new(KmsDataKeys::from_env().await?);
+    keyring(&crate::retry::sdk_config_from_env().await)
+}
+
+/// [`keyring_from_env`] with KMS clients made from `sdk`.
+pub fn keyring(sdk: &SdkConfig) -> Result<Arc<Keyring>, ConfigError> {
+    let keys = Arc::new(KmsDataKeys::new(sdk)?);
     Keyring::from_lookup(keys, |name| std::env::var(name).ok())
         .map(Arc::new)
         .map_err(ConfigError)

@@ -79,11 +79,13 @@ impl S3ClaimCheck {
     /// The reader every consumer gets: reads from any bucket a stub names, and stores in
     /// `CLAIMCHECK_BUCKET_NAME` when it is set.
     pub async fn reader_from_env() -> Self {
-        let client = client_from_env().await;
-        match std::env::var(BUCKET_VARIABLE)
-            .ok()
-            .filter(|b| !b.trim().is_empty())
-        {
+        Self::reader_from_sdk(&crate::retry::sdk_config_from_env().await)
+    }
+
+    /// [`S3ClaimCheck::reader_from_env`] with a client made from `sdk`.
+    pub fn reader_from_sdk(sdk: &aws_config::SdkConfig) -> Self {
+        let client = aws_sdk_s3::Client::new(sdk);
+        match bucket_from_env() {
             Some(bucket) => Self::new(client, bucket),
             None => Self::reader(client),
         }
@@ -100,14 +102,30 @@ async fn client_from_env() -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::new(&sdk)
 }
 
+fn bucket_from_env() -> Option<String> {
+    std::env::var(BUCKET_VARIABLE)
+        .ok()
+        .filter(|b| !b.trim().is_empty())
+}
+
 /// `inner` wrapped in a [`ClaimCheckPublisher`] storing in `CLAIMCHECK_BUCKET_NAME` when it is
 /// set; `inner` itself when it is not (said once, so an event over the limit failing is no
 /// surprise).
 pub async fn claim_checked_from_env(inner: Arc<dyn Publisher>) -> Arc<dyn Publisher> {
-    match S3ClaimCheck::from_env().await {
-        Ok(store) => Arc::new(ClaimCheckPublisher::new(inner, Arc::new(store))),
-        Err(missing) => {
-            tracing::info!(%missing, "no claim-check bucket: events over the publisher's limit fail instead of being claim-checked");
+    claim_checked(&crate::retry::sdk_config_from_env().await, inner)
+}
+
+/// [`claim_checked_from_env`] with an S3 client made from `sdk`.
+pub fn claim_checked(sdk: &aws_config::SdkConfig, inner: Arc<dyn Publisher>) -> Arc<dyn Publisher> {
+    match bucket_from_env() {
+        Some(bucket) => {
+            let store = S3ClaimCheck::new(aws_sdk_s3::Client::new(sdk), bucket);
+            Arc::new(ClaimCheckPublisher::new(inner, Arc::new(store)))
+        }
+        None => {
+            tracing::info!(
+                "no claim-check bucket ({BUCKET_VARIABLE}): events over the publisher's limit fail instead of being claim-checked"
+            );
             inner
         }
     }

@@ -78,9 +78,13 @@ impl MessagePublisher<Sns> {
     /// A publisher with an SDK client made from the environment and the configuration from
     /// [`SnsConfig::from_env`].
     pub async fn from_env() -> Result<Self, ConfigError> {
+        Self::from_sdk(&crate::retry::sdk_config_from_env().await)
+    }
+
+    /// A publisher configured from the environment, with a client made from `sdk`.
+    pub fn from_sdk(sdk: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         let config = SnsConfig::from_env()?;
-        let sdk = crate::retry::sdk_config_from_env().await;
-        Ok(Self::new(aws_sdk_sns::Client::new(&sdk), config))
+        Ok(Self::new(aws_sdk_sns::Client::new(sdk), config))
     }
 
     /// A publisher over an SDK client.
