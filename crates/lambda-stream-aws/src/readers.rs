@@ -21,7 +21,7 @@ use crate::ConfigError;
 use crate::kms::keyring;
 use crate::s3::S3ClaimCheck;
 
-/// Claim checks ([`S3ClaimCheck::reader_from_env`]) and the keyring ([`keyring_from_env`])
+/// Claim checks ([`S3ClaimCheck::reader_from_env`]) and the keyring ([`keyring_from_env`](crate::kms::keyring_from_env))
 /// from the environment. Without a region (`AWS_REGION`, which Lambda always sets) there is no
 /// keyring, said once: encrypted events then fault, naming the reason. A `DATA_KEY_MAX_AGE`
 /// that is not a number is an error.
