@@ -54,8 +54,7 @@ where
         "{:?}",
         report.records
     );
-    let seen = seen.lock().expect("lock").clone();
-    seen
+    seen.lock().expect("lock").clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
