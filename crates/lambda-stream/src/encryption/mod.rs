@@ -4,8 +4,9 @@
 //! An encrypted event names its encrypted fields in `eem`:
 //! `{dataKeys: {REGION: base64(CiphertextBlob), ...}, masterKeyAlias, fields: [...]}`. Every
 //! member named in `fields`, at any depth, holds `CryptoJS.AES.encrypt(JSON.stringify(value),
-//! passphrase)`, the passphrase made from a KMS data key ([`cipher`](self) has the format);
-//! `null` stays `null`.
+//! passphrase)`, the passphrase being the KMS data key's bytes read as UTF-8 (lossily, as
+//! Node's `Buffer.toString()` reads them): OpenSSL's passphrase format, a random salt, MD5
+//! key derivation and AES-256-CBC (the private `cipher` module); `null` stays `null`.
 //!
 //! - **Reading**: the handler decrypts each event with an `eem` before a step sees it
 //!   ([`StreamHandler::decrypt_with`](crate::StreamHandler::decrypt_with)): the data key for the
