@@ -167,6 +167,28 @@ pub async fn topic_with_queue(config: &SdkConfig, prefix: &str) -> (String, Stri
     (topic_arn, queue_url)
 }
 
+/// One receive of up to 10 messages, each deleted once read: their bodies.
+async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
+    let received = sqs
+        .receive_message()
+        .queue_url(queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .expect("receive messages");
+    let mut bodies = Vec::new();
+    for message in received.messages() {
+        bodies.push(message.body().unwrap_or_default().to_string());
+        sqs.delete_message()
+            .queue_url(queue_url)
+            .receipt_handle(message.receipt_handle().unwrap_or_default())
+            .send()
+            .await
+            .expect("delete a message");
+    }
+    bodies
+}
+
 /// Receives and deletes messages until `expected` have arrived or about two seconds passed,
 /// and returns their bodies in the order received.
 ///
@@ -179,22 +201,7 @@ pub async fn receive_bodies(
 ) -> Vec<String> {
     let mut bodies = Vec::new();
     for _ in 0..20 {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive messages");
-        for message in received.messages() {
-            bodies.push(message.body().unwrap_or_default().to_string());
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete a message");
-        }
+        bodies.extend(receive_and_delete(sqs, queue_url).await);
         if bodies.len() >= expected {
             break;
         }
@@ -212,32 +219,18 @@ pub async fn receive_all(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<serd
     let mut bodies = Vec::new();
     let mut empty = 0;
     while empty < 2 {
-        let received = sqs
-            .receive_message()
-            .queue_url(queue_url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .expect("receive messages");
-        if received.messages().is_empty() {
+        let received = receive_and_delete(sqs, queue_url).await;
+        if received.is_empty() {
             empty += 1;
             tokio::time::sleep(Duration::from_millis(50)).await;
             continue;
         }
         empty = 0;
-        for message in received.messages() {
-            let body = message.body().unwrap_or_default();
-            bodies.push(
-                serde_json::from_str(body)
-                    .unwrap_or_else(|_| serde_json::Value::String(body.into())),
-            );
-            sqs.delete_message()
-                .queue_url(queue_url)
-                .receipt_handle(message.receipt_handle().unwrap_or_default())
-                .send()
-                .await
-                .expect("delete a message");
-        }
+        bodies.extend(
+            received
+                .into_iter()
+                .map(|body| serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body))),
+        );
     }
     bodies
 }
