@@ -1,37 +1,4 @@
-//! AWS sinks for `lambda-stream`, each behind its own Cargo feature so a function compiles
-//! only the SDK clients it uses.
-//!
-//! | feature | module | what | configuration |
-//! |---|---|---|---|
-//! | `eventbridge` | [`eventbridge`] | `PutEvents`: 10 entries, 256 KB by the exact entry-size rule; `Source` `custom` or `external`; global endpoints; the fault publisher | `BUS_NAME`, `BUS_SRC`, `BUS_ENDPOINT_ID` |
-//! | `kinesis` | [`kinesis`] | `PutRecords`: 500 records, 5 MiB with keys, 1 MiB a record | `STREAM_NAME` |
-//! | `sns` | [`sns`] | `PublishBatch` (10 messages, 256 KiB; one message goes as `Publish`); `type` attribute; FIFO | `TOPIC_ARN` |
-//! | `sqs` | [`sqs`] | `SendMessageBatch` (10 messages, 1 MiB); `type` attribute; FIFO | `QUEUE_URL` |
-//! | `dynamodb` | [`dynamodb`] | put, update from any struct or map, write-only-if-newer, batch get, paged query, and [`Idempotency`] | `ENTITY_TABLE_NAME` (or any variable: `DynamoDbStore::from_env_var`) |
-//! | `dynamodb` | [`store`], [`view`], [`event_store`] | the BFF and control building blocks: the [`store::Store`] trait (DynamoDB, and in memory for tests), materialized views, the micro event store | |
-//! | `s3` | [`s3`] | claim checks: oversized events stored on publish, redeemed by the handler from the bucket each stub names | `CLAIMCHECK_BUCKET_NAME` (to store) |
-//! | `kms` | [`kms`] | KMS data keys for the Node library's field-level encryption (`eem`): decrypting what Node services encrypt, encrypting as they do | `AWS_REGION`, `MASTER_KEY_ALIAS`, `KMS_REGIONS`, `DATA_KEY_MAX_AGE` |
-//! | `readers` | [`readers`] | `s3` and `kms` together: what every consumer reads the Node library's events with | the two above |
-//! | `http` | [`http`] | JSON calls to third-party APIs: timeouts, retries honouring `Retry-After`, rate limit | in code |
-//! | `secrets` | [`secrets`] | secret settings read from Secrets Manager at cold start instead of the environment | `NAME_ARN` for a setting `NAME` |
-//!
-//! Every sink makes its SDK client once (`from_env`, which honours `AWS_ENDPOINT_URL`) and is
-//! shared by `Arc` across pipelines and invocations.
-//!
-//! Every sink has the same layout, one folder each:
-//!
-//! | file | what it holds |
-//! |---|---|
-//! | `mod.rs` | configuration (from the environment, with the Node library's variable names) and the sink itself, implementing [`lambda_stream::Publisher`] |
-//! | `request.rs` | building the service's request entries and the exact size rule of the service's limits |
-//! | `service.rs` | the call through the official SDK client, behind a small trait so tests can script the service's answers, and the retry of the entries that failed |
-//!
-//! The retry policy shared by the sinks is in [`retry`]. Entries the service rejects for a
-//! transient reason (throttling, internal failure) are retried alone, with exponential backoff
-//! and full jitter, up to the policy's attempts; then they fail *unclassified*, so the
-//! pipeline's failure mode decides (a fault event by default, or a retry by Lambda). Entries
-//! rejected for good fail as *permanent* (fault events). Every entry ends in exactly one
-//! result.
+#![doc = include_str!("../README.md")]
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamodb;
