@@ -167,6 +167,66 @@ pub async fn topic_with_queue(config: &SdkConfig, prefix: &str) -> (String, Stri
     (topic_arn, queue_url)
 }
 
+/// The Lambda SQS event Lambda would deliver for `messages` received from the queue
+/// `queue_arn` (`ReceiveMessage` with `AttributeNames: All` and `MessageAttributeNames: All`
+/// gives everything Lambda passes on): each message's id, receipt handle, body, MD5,
+/// attributes and message attributes, in Lambda's record shape. For feeding a function what a
+/// queue in moto holds.
+pub fn sqs_event_from_messages(
+    messages: &[aws_sdk_sqs::types::Message],
+    queue_arn: &str,
+) -> lambda_stream::RecordsEvent {
+    use serde_json::{Map, Value, json};
+    let region = queue_arn.split(':').nth(3).unwrap_or("us-east-1");
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let attributes: Map<String, Value> = m
+                .attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| (k.as_str().to_string(), Value::String(v.clone())))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let message_attributes: Map<String, Value> = m
+                .message_attributes()
+                .map(|a| {
+                    a.iter()
+                        .map(|(k, v)| {
+                            let mut attribute = json!({"dataType": v.data_type()});
+                            if let Some(text) = v.string_value() {
+                                attribute["stringValue"] = json!(text);
+                            }
+                            if let Some(bytes) = v.binary_value() {
+                                attribute["binaryValue"] =
+                                    json!(aws_smithy_types::base64::encode(bytes.as_ref()));
+                            }
+                            (k.clone(), attribute)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body().unwrap_or_default(),
+                "attributes": attributes,
+                "messageAttributes": message_attributes,
+                "md5OfBody": m.md5_of_body(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            })
+        })
+        .collect();
+    let text = json!({ "Records": records }).to_string();
+    match lambda_stream::RecordsEvent::from_slice(text.as_bytes()) {
+        Ok(event) => event,
+        Err(e) => panic!("the SQS messages make no Lambda event: {e}"),
+    }
+}
+
 /// One receive of up to 10 messages, each deleted once read: their bodies.
 async fn receive_and_delete(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> Vec<String> {
     let received = sqs

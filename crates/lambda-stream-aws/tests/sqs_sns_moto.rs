@@ -234,3 +234,60 @@ async fn a_single_message_goes_as_a_plain_publish() {
     let error = results[0].as_ref().expect_err("no such topic");
     assert_eq!(error.class(), lambda_stream::ErrorClass::Permanent);
 }
+
+#[tokio::test]
+#[ignore = "needs moto_server: scripts/test starts one and runs it"]
+async fn messages_received_from_a_queue_become_the_lambda_event_a_consumer_reads() {
+    use lambda_stream::{RecordState, SqsSource};
+    let config = sdk_config(&moto_endpoint()).await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (url, arn) = new_queue(&sqs, false).await;
+    let event = Envelope::builder("thing-created")
+        .id("t1")
+        .timestamp(1)
+        .entity("thing", &json!({"name": "n"}))
+        .build()
+        .expect("valid");
+    sqs.send_message()
+        .queue_url(&url)
+        .message_body(event.to_json())
+        .message_attributes(
+            "type",
+            aws_sdk_sqs::types::MessageAttributeValue::builder()
+                .data_type("String")
+                .string_value("thing-created")
+                .build()
+                .expect("an attribute"),
+        )
+        .send()
+        .await
+        .expect("send");
+    let received = sqs
+        .receive_message()
+        .queue_url(&url)
+        .message_attribute_names("All")
+        .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+        .send()
+        .await
+        .expect("receive");
+    let lambda_event =
+        lambda_stream_aws::testing::sqs_event_from_messages(received.messages(), &arn);
+    let record = lambda_event.records().get(0).expect("one record");
+    assert_eq!(
+        record
+            .get_str(&["messageAttributes", "type", "stringValue"])
+            .as_deref(),
+        Some("thing-created")
+    );
+    assert!(record.get_str(&["attributes", "SentTimestamp"]).is_some());
+    assert_eq!(
+        record.get_str(&["eventSourceARN"]).as_deref(),
+        Some(arn.as_str())
+    );
+    let report = StreamHandler::with_config(SqsSource::new(), Config::default())
+        .pipeline(Pipeline::new("all").delivered())
+        .process(lambda_event, Invocation::local())
+        .await;
+    assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    assert_eq!(report.response.expect("ok").batch_item_failures.len(), 0);
+}

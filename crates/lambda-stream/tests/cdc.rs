@@ -263,3 +263,30 @@ fn the_type_is_the_lower_cased_discriminator_else_the_sort_key() {
     .expect("decodes");
     assert_eq!(without.event_type(), "restaurant-created");
 }
+
+#[tokio::test]
+async fn the_cdc_flavor_drops_latched_changes_itself() {
+    let keys = json!({"pk": "o1", "sk": "order"});
+    let item = |latched: Value| json!({"pk": "o1", "sk": "order", "discriminator": "order", "status": "placed", "latched": latched});
+    let report = StreamHandler::with_config(source(), Config::default())
+        .pipeline(Pipeline::cdc("trigger", ["order-*"]).delivered())
+        .process(
+            testing::dynamodb_event(&[
+                Change::insert(keys.clone(), item(json!(null))),
+                Change::insert(keys.clone(), item(json!(true))),
+                Change::remove(keys, item(json!(true))),
+            ]),
+            Invocation::local(),
+        )
+        .await;
+    let states: Vec<RecordState> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    assert_eq!(
+        states,
+        [
+            RecordState::Delivered,
+            RecordState::Filtered,
+            RecordState::Filtered
+        ],
+        "a command's change is an event; the listener's latched writes are not"
+    );
+}

@@ -15,17 +15,14 @@ use serde_json::{Value, json};
 
 /// The events of the API's changes, published to `bus`.
 pub fn changes_to_events(bus: Arc<dyn Publisher>) -> Pipeline<Delivered> {
-    Pipeline::new("changes-to-events")
-        .on_types(lambda_stream::TypeFilter::set([
-            "order-created",
-            "order-updated",
-            "payment-request-created",
-        ]))
-        .drop_latched()
-        .map(to_event)
-        // An update that is not a cancellation is no event: the change ends filtered.
-        .split(|uow| Ok::<_, StepError>(uow.value.clone().into_iter().collect()))
-        .publish(bus, 4)
+    Pipeline::cdc(
+        "changes-to-events",
+        ["order-created", "order-updated", "payment-request-created"],
+    )
+    .map(to_event)
+    // An update that is not a cancellation is no event: the change ends filtered.
+    .split(|uow| Ok::<_, StepError>(uow.value.clone().into_iter().collect()))
+    .publish(bus, 4)
 }
 
 fn image<T>(uow: &Uow<T>, which: &str) -> Option<Value> {

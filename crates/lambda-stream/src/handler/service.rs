@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::StreamHandler;
 use crate::envelope::now_millis;
-use crate::error::HandlerError;
+use crate::error::{HandlerError, StepError};
 use crate::source::Source;
 use crate::uow::Invocation;
 
@@ -68,6 +68,23 @@ impl<S: Source> lambda_runtime::tower::Service<lambda_runtime::LambdaEvent<S::Ev
     }
 }
 
+/// A step's error as the runtime reports a failed invocation: its name as `errorType`, its
+/// message (and the step and causes) as `errorMessage`; for a function of your own that runs a
+/// step's code outside a handler (`?` in a `service_fn` whose error is a `Diagnostic`).
+impl From<StepError> for lambda_runtime::Diagnostic {
+    fn from(error: StepError) -> Self {
+        let chain = error.chain();
+        lambda_runtime::Diagnostic {
+            error_type: error.name().to_string(),
+            error_message: if chain.is_empty() {
+                error.message().to_string()
+            } else {
+                format!("{} ({})", error.message(), chain.replace('\n', "; "))
+            },
+        }
+    }
+}
+
 impl From<HandlerError> for lambda_runtime::Diagnostic {
     fn from(error: HandlerError) -> Self {
         let error_type = match &error {
@@ -87,5 +104,28 @@ fn invocation_from(context: &lambda_runtime::Context) -> Invocation {
         request_id: context.request_id.clone(),
         deadline: Some(crate::deadline::now() + remaining),
         ..Invocation::local()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A function of one's own can use `?` on a step's error where the runtime wants a
+    /// `Diagnostic`.
+    fn call() -> Result<(), lambda_runtime::Diagnostic> {
+        Err(StepError::permanent("the order has no id").with_name("InvalidOrder"))?;
+        Ok(())
+    }
+
+    #[test]
+    fn a_step_error_is_the_runtime_s_diagnostic() {
+        let diagnostic = call().expect_err("an error");
+        assert_eq!(diagnostic.error_type, "InvalidOrder");
+        assert_eq!(diagnostic.error_message, "the order has no id");
+        let caused = StepError::from_error(std::io::Error::other("disk full")).in_step("map");
+        let diagnostic = lambda_runtime::Diagnostic::from(caused);
+        assert_eq!(diagnostic.error_type, "Error");
+        assert_eq!(diagnostic.error_message, "disk full (at step map)");
     }
 }

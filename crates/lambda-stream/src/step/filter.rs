@@ -47,10 +47,20 @@ impl<T: Send + 'static> Pipeline<T> {
         self.on_types(TypeFilter::glob(pattern))
     }
 
-    /// Keeps the units whose event type matches `filter` (exact, prefix, glob, regex or a
-    /// set of types); applied early like [`Pipeline::on_type`].
+    /// Keeps the units whose event type matches `filter` (exact, prefix, glob, regex, a set
+    /// of types, or any of a list: `["order-*", "payment-authorized"]`, each a glob); applied
+    /// early like [`Pipeline::on_type`].
+    ///
+    /// ```
+    /// use lambda_stream::{Pipeline, TypeFilter};
+    ///
+    /// let either = Pipeline::new("orders-and-payments").on_types(["order-*", "payment-authorized"]);
+    /// let set = Pipeline::new("closed").on_types(TypeFilter::set(["order-cancelled", "order-delivered"]));
+    /// # let _ = (either, set);
+    /// ```
     #[must_use]
-    pub fn on_types(self, filter: TypeFilter) -> Self {
+    pub fn on_types(self, filter: impl Into<TypeFilter>) -> Self {
+        let filter = filter.into();
         let leading = self.type_filters.len() == self.steps;
         let matcher = filter.clone();
         let mut pipeline = self.stage(move |flow| {
@@ -84,6 +94,29 @@ pub enum TypeFilter {
     Regex(Regex),
     /// The type is one of these.
     Set(HashSet<String>),
+    /// The type matches any of these filters.
+    AnyOf(Vec<TypeFilter>),
+}
+
+impl<S: AsRef<str>, const N: usize> From<[S; N]> for TypeFilter {
+    /// Any of these globs.
+    fn from(globs: [S; N]) -> Self {
+        Self::any(globs.iter().map(|g| Self::glob(g.as_ref())))
+    }
+}
+
+impl<S: AsRef<str>> From<Vec<S>> for TypeFilter {
+    /// Any of these globs.
+    fn from(globs: Vec<S>) -> Self {
+        Self::any(globs.iter().map(|g| Self::glob(g.as_ref())))
+    }
+}
+
+impl From<&str> for TypeFilter {
+    /// A glob ([`TypeFilter::glob`]).
+    fn from(glob: &str) -> Self {
+        Self::glob(glob)
+    }
 }
 
 impl TypeFilter {
@@ -130,6 +163,31 @@ impl TypeFilter {
         Self::Set(types.into_iter().map(Into::into).collect())
     }
 
+    /// Any of `filters` (exact types among them are kept as one set).
+    pub fn any(filters: impl IntoIterator<Item = TypeFilter>) -> Self {
+        let mut exact = HashSet::new();
+        let mut others = Vec::new();
+        for filter in filters {
+            match filter {
+                Self::Exact(t) => {
+                    exact.insert(t);
+                }
+                Self::Set(set) => exact.extend(set),
+                other => others.push(other),
+            }
+        }
+        if others.is_empty() {
+            return Self::Set(exact);
+        }
+        if !exact.is_empty() {
+            others.insert(0, Self::Set(exact));
+        }
+        match <[TypeFilter; 1]>::try_from(others) {
+            Ok([one]) => one,
+            Err(many) => Self::AnyOf(many),
+        }
+    }
+
     /// True when the type matches.
     pub fn matches(&self, event_type: &str) -> bool {
         match self {
@@ -137,6 +195,7 @@ impl TypeFilter {
             Self::Prefix(p) => event_type.starts_with(p.as_str()),
             Self::Regex(re) => re.is_match(event_type),
             Self::Set(set) => set.contains(event_type),
+            Self::AnyOf(filters) => filters.iter().any(|f| f.matches(event_type)),
         }
     }
 }
@@ -144,6 +203,34 @@ impl TypeFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn any_of_a_list_of_globs() {
+        let filter = TypeFilter::from(["order-*", "payment-authorized", "payment-declined"]);
+        for t in [
+            "order-placed",
+            "order-",
+            "payment-authorized",
+            "payment-declined",
+        ] {
+            assert!(filter.matches(t), "{t}");
+        }
+        for t in ["payment-requested", "orders-placed", ""] {
+            assert!(!filter.matches(t), "{t}");
+        }
+        assert!(
+            matches!(
+                TypeFilter::from(vec!["a", "b"]),
+                TypeFilter::Set(set) if set.len() == 2
+            ),
+            "exact types become one set"
+        );
+        assert!(matches!(TypeFilter::from(["x-*"]), TypeFilter::Prefix(_)));
+        assert!(
+            !TypeFilter::from(Vec::<&str>::new()).matches("anything"),
+            "none of nothing"
+        );
+    }
 
     #[test]
     fn glob_forms() {

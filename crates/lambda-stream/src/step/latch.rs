@@ -10,10 +10,28 @@
 //! |---|---|
 //! | `outLatched` | [`Pipeline::drop_latched`] |
 //! | `outSourceIsSelf` | [`Pipeline::drop_own_events`] |
-//! | view writes with `latched: true` | `lambda_stream_aws::Materialize` (it latches every write) |
+//! | view writes with `latched: true` | `lambda_stream_aws::view` (its `materialize` step latches every write) |
+//! | the `cdc` flavor | [`Pipeline::cdc`]: a trigger's pipeline with `drop_latched` built in |
 
 use crate::pipeline::Pipeline;
+use crate::step::filter::TypeFilter;
 use crate::uow::Uow;
+
+impl Pipeline<()> {
+    /// A trigger's pipeline over a table's changes (the Node library's `cdc` flavor): the
+    /// change events of `types`, latched changes already dropped, so a trigger cannot forget
+    /// [`drop_latched`](Pipeline::drop_latched) and echo its listener's writes back forever.
+    ///
+    /// ```
+    /// use lambda_stream::Pipeline;
+    ///
+    /// let trigger = Pipeline::cdc("orders", ["order-created", "order-updated"]);
+    /// # let _ = trigger;
+    /// ```
+    pub fn cdc(name: impl Into<String>, types: impl Into<TypeFilter>) -> Self {
+        Pipeline::new(name).on_types(types).drop_latched()
+    }
+}
 
 impl<T: Send + 'static> Pipeline<T> {
     /// Drops (filters out) the units whose change is latched: a DynamoDB change whose new
