@@ -14,6 +14,7 @@ pub mod kinesis;
 pub mod kms;
 #[cfg(any(feature = "sns", feature = "sqs"))]
 pub mod message;
+pub mod ports;
 #[cfg(feature = "readers")]
 pub mod readers;
 pub mod retry;
@@ -42,6 +43,7 @@ pub use http::{HttpConfig, HttpRequest, HttpResponse, HttpSender};
 pub use kinesis::{KinesisConfig, KinesisPublisher};
 #[cfg(feature = "kms")]
 pub use kms::{KmsDataKeys, keyring_from_env};
+pub use ports::{AwsPorts, Env, Ports};
 #[cfg(feature = "readers")]
 pub use readers::{event_readers, event_readers_from_env};
 pub use retry::{NextAttempt, RetryPolicy, sdk_config_from_env};
@@ -57,6 +59,11 @@ pub use sqs::{SqsConfig, SqsPublisher};
 pub struct ConfigError(String);
 
 impl ConfigError {
+    /// A configuration error saying `reason` (a function's own settings that do not read).
+    pub fn new(reason: impl Into<String>) -> Self {
+        Self(reason.into())
+    }
+
     #[cfg(any(
         feature = "eventbridge",
         feature = "kinesis",

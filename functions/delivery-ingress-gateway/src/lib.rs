@@ -11,6 +11,8 @@ use std::sync::Arc;
 use lambda_stream::{
     Config, Delivered, Envelope, Pipeline, Publisher, SqsSource, StepError, StreamHandler, Uow,
 };
+use lambda_stream_aws::ConfigError;
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
 use serde::{Deserialize, Serialize};
 
 /// A message of the delivery system (its contract, not ours).
@@ -94,12 +96,19 @@ pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<SqsSour
         .faults_to(bus)
 }
 
-/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME`,
-/// claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`). The delivery system's
-/// messages are its own, not the Node library's events: there is nothing to redeem or decrypt.
+/// The whole wiring of the function, for AWS and for the local hub alike: the bus from
+/// `BUS_NAME`, claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`). The
+/// delivery system's messages are its own, not the Node library's events: there is nothing to
+/// redeem or decrypt.
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<StreamHandler<SqsSource>, ConfigError> {
+    Ok(handler(internal_bus(env, ports)?, Config::from_lookup(env)))
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment and
+/// the AWS SDK clients.
 pub async fn from_env() -> Result<StreamHandler<SqsSource>, lambda_stream::lambda_runtime::Error> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(handler(bus, Config::from_env()))
+    Ok(build(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

@@ -8,6 +8,8 @@ use lambda_stream::{
     Config, Delivered, KinesisSource, Pipeline, PublishEntry, Publisher, StepError, StreamHandler,
     TypeFilter, Uow,
 };
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
+use lambda_stream_aws::{ConfigError, SnsConfig};
 use serde::{Deserialize, Serialize};
 
 /// The event types customers are told about.
@@ -83,14 +85,21 @@ pub fn handler(
         .faults_to(faults)
 }
 
-/// The handler as the Lambda function runs it (`main.rs`): the topic from `TOPIC_ARN`, faults
-/// to the bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large), and
-/// Node's claim checks and encrypted events read with S3 and KMS.
+/// The whole wiring of the function, for AWS and for the local hub alike: the topic from
+/// `TOPIC_ARN`, faults to the bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when
+/// too large), and Node's claim checks and encrypted events read with the ports' readers.
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let topic = ports.topic(&SnsConfig::from_lookup(env)?)?;
+    let bus = internal_bus(env, ports)?;
+    Ok(handler(topic, bus, Config::from_lookup(env)).read_with(ports.readers()?))
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment and
+/// the AWS SDK clients.
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
-    use lambda_stream_aws::{EventBridgePublisher, SnsPublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let topic = Arc::new(SnsPublisher::from_sdk(&sdk)?);
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(handler(topic, bus, Config::from_env()).read_with(event_readers(&sdk)?))
+    Ok(build(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

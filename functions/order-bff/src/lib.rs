@@ -28,6 +28,8 @@ pub mod trigger;
 use std::sync::Arc;
 
 use lambda_stream::{Config, DynamoDbSource, KinesisSource, Publisher, StreamHandler};
+use lambda_stream_aws::ConfigError;
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus, table_named};
 use lambda_stream_aws::view::Views;
 
 /// The listener function over `views`; its faults go to `faults`.
@@ -52,27 +54,59 @@ pub fn trigger(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<DynamoD
 /// The error a function's start-up gives the runtime.
 type InitError = lambda_stream::lambda_runtime::Error;
 
-/// The listener as the Lambda function runs it (`order-bff-listener`): the views in
-/// `ENTITY_TABLE_NAME`, faults to the bus (`BUS_NAME`, claim-checked in
+/// The listener's whole wiring, for AWS and for the local hub alike (`order-bff-listener`):
+/// the views in `ENTITY_TABLE_NAME`, faults to the bus (`BUS_NAME`, claim-checked in
 /// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
-/// with S3 and KMS.
-pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
-    use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let tables = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let views = Views::new(Arc::new(DynamoDbStore::from_env_var(
-        &tables,
-        "ENTITY_TABLE_NAME",
-    )?));
-    let faults = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(listener(&views, faults, Config::from_env()).read_with(event_readers(&sdk)?))
+/// with the ports' readers.
+pub fn build_listener(
+    env: Env<'_>,
+    ports: &dyn Ports,
+) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let views = Views::new(table_named(env, ports, "ENTITY_TABLE_NAME")?);
+    let faults = internal_bus(env, ports)?;
+    Ok(listener(&views, faults, Config::from_lookup(env)).read_with(ports.readers()?))
 }
 
-/// The trigger as the Lambda function runs it (`order-bff-trigger`): events and faults to the
-/// bus (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large).
+/// The trigger's whole wiring (`order-bff-trigger`): events and faults to the bus (`BUS_NAME`,
+/// claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large).
+pub fn build_trigger(
+    env: Env<'_>,
+    ports: &dyn Ports,
+) -> Result<StreamHandler<DynamoDbSource>, ConfigError> {
+    Ok(trigger(internal_bus(env, ports)?, Config::from_lookup(env)))
+}
+
+/// The GraphQL API's whole wiring (`order-bff-graphql`): the table in `ENTITY_TABLE_NAME`.
+pub fn build_graphql(env: Env<'_>, ports: &dyn Ports) -> Result<graphql::BffSchema, ConfigError> {
+    Ok(graphql::schema(graphql::Services {
+        store: table_named(env, ports, "ENTITY_TABLE_NAME")?,
+        now: Box::new(lambda_stream::envelope::now_millis),
+    }))
+}
+
+/// The listener as Lambda runs it: [`build_listener`] with the process environment and the
+/// AWS SDK clients.
+pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
+    Ok(build_listener(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
+}
+
+/// The trigger as Lambda runs it: [`build_trigger`] with the process environment and the AWS
+/// SDK clients.
 pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(trigger(bus, Config::from_env()))
+    Ok(build_trigger(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
+}
+
+/// The GraphQL API as Lambda runs it: [`build_graphql`] with the process environment and the
+/// AWS SDK clients.
+pub async fn graphql_from_env() -> Result<graphql::BffSchema, InitError> {
+    Ok(build_graphql(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

@@ -19,7 +19,9 @@ use lambda_stream::{
     Config, Delivered, DynamoDbSource, KinesisSource, Pipeline, Publisher, StepError,
     StreamHandler, TypeFilter, Uow,
 };
+use lambda_stream_aws::ConfigError;
 use lambda_stream_aws::event_store::{EventStore, EventStoreSteps};
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus, table_named};
 
 /// How long a placed order waits for its payment before it expires.
 pub const PAYMENT_DEADLINE: Duration = Duration::from_secs(15 * 60);
@@ -75,34 +77,57 @@ pub fn trigger(
 /// The error a function's start-up gives the runtime.
 type InitError = lambda_stream::lambda_runtime::Error;
 
-/// The event store in `EVENT_TABLE_NAME`, with the SDK's configuration from the environment.
-async fn event_store_from_env() -> Result<EventStore, InitError> {
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    let table = lambda_stream_aws::DynamoDbStore::from_env_var(&sdk, "EVENT_TABLE_NAME")?;
-    Ok(EventStore::new(Arc::new(table), EVENT_TTL_DAYS))
+/// The event store in `EVENT_TABLE_NAME`.
+fn event_store(env: Env<'_>, ports: &dyn Ports) -> Result<EventStore, ConfigError> {
+    Ok(EventStore::new(
+        table_named(env, ports, "EVENT_TABLE_NAME")?,
+        EVENT_TTL_DAYS,
+    ))
 }
 
-/// The listener as the Lambda function runs it (`order-control-listener`): the event store in
-/// `EVENT_TABLE_NAME`, faults to the bus (`BUS_NAME`, claim-checked in
-/// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
-/// with S3 and KMS.
-pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let events = event_store_from_env().await?;
-    let faults = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(listener(&events, Config::from_env())
-        .faults_to(faults)
-        .read_with(event_readers(&sdk)?))
+/// The listener's whole wiring, for AWS and for the local hub alike
+/// (`order-control-listener`): the event store in `EVENT_TABLE_NAME`, faults to the bus
+/// (`BUS_NAME`, claim-checked in `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim
+/// checks and encrypted events read with the ports' readers.
+pub fn build_listener(
+    env: Env<'_>,
+    ports: &dyn Ports,
+) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let events = event_store(env, ports)?;
+    Ok(listener(&events, Config::from_lookup(env))
+        .faults_to(internal_bus(env, ports)?)
+        .read_with(ports.readers()?))
 }
 
-/// The trigger as the Lambda function runs it (`order-control-trigger`): the event store in
+/// The trigger's whole wiring (`order-control-trigger`): the event store in
 /// `EVENT_TABLE_NAME`, events and faults to the bus (`BUS_NAME`, claim-checked in
 /// `CLAIMCHECK_BUCKET_NAME` when too large).
+pub fn build_trigger(
+    env: Env<'_>,
+    ports: &dyn Ports,
+) -> Result<StreamHandler<DynamoDbSource>, ConfigError> {
+    let events = event_store(env, ports)?;
+    Ok(trigger(
+        &events,
+        internal_bus(env, ports)?,
+        Config::from_lookup(env),
+    ))
+}
+
+/// The listener as Lambda runs it: [`build_listener`] with the process environment and the
+/// AWS SDK clients.
+pub async fn listener_from_env() -> Result<StreamHandler<KinesisSource>, InitError> {
+    Ok(build_listener(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
+}
+
+/// The trigger as Lambda runs it: [`build_trigger`] with the process environment and the AWS
+/// SDK clients.
 pub async fn trigger_from_env() -> Result<StreamHandler<DynamoDbSource>, InitError> {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let events = event_store_from_env().await?;
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(trigger(&events, bus, Config::from_env()))
+    Ok(build_trigger(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

@@ -10,6 +10,8 @@ use lambda_stream::{
     Config, Delivered, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
     TypeFilter, Uow,
 };
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
+use lambda_stream_aws::{ConfigError, EventBridgeConfig};
 use serde::Deserialize;
 
 pub use customer_contracts::order::{self, OrderItemV1, OrderV1};
@@ -84,16 +86,27 @@ pub fn handler(
         .faults_to(faults)
 }
 
-/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME` (the
-/// external events with source `external`, not claim-checked: a stub would point another
-/// account at this subsystem's bucket; faults claim-checked), and Node's claim checks and
-/// encrypted events read with S3 and KMS.
+/// The whole wiring of the function, for AWS and for the local hub alike: the bus from
+/// `BUS_NAME` twice, the external events with source `external` (not claim-checked: a stub
+/// would point another account at this subsystem's bucket) and the faults claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME`; Node's claim checks and encrypted events read with the ports'
+/// readers.
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let mut external = EventBridgeConfig::from_lookup(env)?;
+    external.source = "external".into();
+    let faults = internal_bus(env, ports)?;
+    Ok(
+        handler(ports.bus(&external)?, faults, Config::from_lookup(env))
+            .read_with(ports.readers()?),
+    )
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment and
+/// the AWS SDK clients.
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let bus = EventBridgePublisher::from_sdk(&sdk)?;
-    let external = Arc::new(bus.with_source("external"));
-    let faults = claim_checked(&sdk, Arc::new(bus));
-    Ok(handler(external, faults, Config::from_env()).read_with(event_readers(&sdk)?))
+    Ok(build(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

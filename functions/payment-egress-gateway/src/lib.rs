@@ -14,7 +14,8 @@ use lambda_stream::{
     Config, Delivered, FailureMode, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
     Uow,
 };
-use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender, Idempotency};
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
+use lambda_stream_aws::{ConfigError, HttpConfig, HttpRequest, HttpSender, Idempotency};
 use serde::{Deserialize, Serialize};
 
 /// The internal entity of `payment-requested`.
@@ -209,36 +210,44 @@ pub fn handler(
         .faults_to(faults)
 }
 
-/// The handler as the Lambda function runs it (`main.rs`): the settings from the environment
-/// (the API key from Secrets Manager when `PAYMENT_API_KEY_ARN` names it), the idempotency
-/// table from `ENTITY_TABLE_NAME` (optional), faults to the bus (`BUS_NAME`, claim-checked in
-/// `CLAIMCHECK_BUCKET_NAME` when too large), and Node's claim checks and encrypted events read
-/// with S3 and KMS.
-pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
-{
-    use lambda_stream_aws::secrets::Secrets;
-    use lambda_stream_aws::{DynamoDbStore, EventBridgePublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let environment = Secrets::from_env()
-        .await
-        .environment(&["PAYMENT_API_KEY"])
-        .await?;
-    let settings =
-        Settings::from_lookup(|name| environment.get(name)).map_err(|e| e.to_string())?;
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    let idempotency = match DynamoDbStore::from_env().await {
-        Ok(store) => Some(Arc::new(Idempotency::new(store, CHARGES_REMEMBERED_FOR))),
-        Err(missing) => {
+/// The whole wiring of the function, for AWS and for the local hub alike: the settings read
+/// through `env` (see [`Settings::from_lookup`]), the idempotency table from
+/// `ENTITY_TABLE_NAME` (optional), and faults to the bus (`BUS_NAME`, claim-checked in
+/// `CLAIMCHECK_BUCKET_NAME` when too large); Node's claim checks and encrypted events read
+/// with the ports' readers.
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let settings = Settings::from_lookup(env).map_err(|e| ConfigError::new(e.to_string()))?;
+    let idempotency = match env("ENTITY_TABLE_NAME").filter(|t| !t.trim().is_empty()) {
+        Some(table) => Some(Arc::new(Idempotency::with_store(
+            ports.claims(&table)?,
+            CHARGES_REMEMBERED_FOR,
+        ))),
+        None => {
             // Said once per cold start, so nobody runs without the table unknowingly.
             tracing::warn!(
-                %missing,
-                "no idempotency table: a redelivered batch calls the processor again, and only its Idempotency-Key stops a second charge"
+                "no idempotency table (ENTITY_TABLE_NAME): a redelivered batch calls the processor again, and only its Idempotency-Key stops a second charge"
             );
             None
         }
     };
-    let sender = settings.sender().map_err(|e| e.to_string())?;
-    Ok(handler(sender, idempotency, bus, Config::from_env()).read_with(event_readers(&sdk)?))
+    let sender = settings
+        .sender()
+        .map_err(|e| ConfigError::new(e.to_string()))?;
+    let bus = internal_bus(env, ports)?;
+    Ok(handler(sender, idempotency, bus, Config::from_lookup(env)).read_with(ports.readers()?))
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment (the
+/// API key read from Secrets Manager when `PAYMENT_API_KEY_ARN` names it) and the AWS SDK
+/// clients.
+pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
+{
+    let environment = lambda_stream_aws::secrets::Secrets::from_env()
+        .await
+        .environment(&["PAYMENT_API_KEY"])
+        .await?;
+    let ports = AwsPorts::from_env().await;
+    Ok(build(&|name| environment.get(name), &ports)?)
 }
 
 #[cfg(test)]

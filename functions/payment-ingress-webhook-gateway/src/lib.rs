@@ -27,3 +27,28 @@ pub mod signature;
 pub use callback::{MalformedCallback, Mapped, PaymentOutcome, to_internal};
 pub use gateway::{Accepted, Rejection, Settings, WebhookGateway, signed_callback};
 pub use signature::{Secret, SignatureCheck, SignatureError};
+
+use std::sync::Arc;
+
+use lambda_stream_aws::ConfigError;
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
+
+/// The whole wiring of the function, for AWS and for the local hub alike: the settings read
+/// through `env` ([`Settings::from_lookup`]) and the bus from `BUS_NAME`, claim-checking what
+/// is too large for it (`CLAIMCHECK_BUCKET_NAME`).
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<WebhookGateway, ConfigError> {
+    let settings = Settings::from_lookup(env).map_err(ConfigError::new)?;
+    Ok(WebhookGateway::new(settings, internal_bus(env, ports)?))
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment (the
+/// signing secrets read from Secrets Manager when `PAYMENT_WEBHOOK_SECRET_ARN` and
+/// `PAYMENT_WEBHOOK_PREVIOUS_SECRET_ARN` name them) and the AWS SDK clients.
+pub async fn from_env() -> Result<Arc<WebhookGateway>, lambda_stream::lambda_runtime::Error> {
+    let environment = lambda_stream_aws::secrets::Secrets::from_env()
+        .await
+        .environment(&["PAYMENT_WEBHOOK_SECRET", "PAYMENT_WEBHOOK_PREVIOUS_SECRET"])
+        .await?;
+    let ports = AwsPorts::from_env().await;
+    Ok(Arc::new(build(&|name| environment.get(name), &ports)?))
+}

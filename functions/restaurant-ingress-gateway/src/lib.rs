@@ -17,6 +17,8 @@ use lambda_stream::{
     Config, Delivered, Envelope, KinesisSource, Pipeline, Publisher, StepError, StreamHandler,
     TypeFilter, Uow,
 };
+use lambda_stream_aws::ConfigError;
+use lambda_stream_aws::ports::{AwsPorts, Env, Ports, internal_bus};
 use serde::{Deserialize, Serialize};
 
 /// The internal menu the Customer subsystem's BFFs keep.
@@ -105,13 +107,20 @@ pub fn handler(bus: Arc<dyn Publisher>, config: Config) -> StreamHandler<Kinesis
         .faults_to(bus)
 }
 
-/// The handler as the Lambda function runs it (`main.rs`): the bus from `BUS_NAME`,
-/// claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`), and Node's claim checks
-/// and encrypted events read with S3 and KMS.
+/// The whole wiring of the function, for AWS and for the local hub alike: the bus from
+/// `BUS_NAME`, claim-checking what is too large for it (`CLAIMCHECK_BUCKET_NAME`), and Node's
+/// claim checks and encrypted events read with the ports' readers.
+pub fn build(env: Env<'_>, ports: &dyn Ports) -> Result<StreamHandler<KinesisSource>, ConfigError> {
+    let bus = internal_bus(env, ports)?;
+    Ok(handler(bus, Config::from_lookup(env)).read_with(ports.readers()?))
+}
+
+/// The function as Lambda runs it (`main.rs`): [`build`] with the process environment and
+/// the AWS SDK clients.
 pub async fn from_env() -> Result<StreamHandler<KinesisSource>, lambda_stream::lambda_runtime::Error>
 {
-    use lambda_stream_aws::{EventBridgePublisher, claim_checked, event_readers};
-    let sdk = lambda_stream_aws::sdk_config_from_env().await;
-    let bus = claim_checked(&sdk, Arc::new(EventBridgePublisher::from_sdk(&sdk)?));
-    Ok(handler(bus, Config::from_env()).read_with(event_readers(&sdk)?))
+    Ok(build(
+        &|name| std::env::var(name).ok(),
+        &AwsPorts::from_env().await,
+    )?)
 }

@@ -9,6 +9,7 @@ pub mod bus;
 pub mod events;
 pub mod function;
 pub mod inject;
+pub mod ports;
 pub mod publishers;
 mod pump;
 pub mod resources;
