@@ -13,7 +13,7 @@ use crate::workload::{RECORDS, Workload, kinesis_event_json, records_in_largest_
 /// What to compare, and how often.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Rounds of fresh processes (at least 5 for the README's figures).
+    /// Rounds of fresh processes (at least 5 for the figures in docs/performance.md).
     pub rounds: usize,
     /// Passes per process: the first is the cold one.
     pub passes: usize,
@@ -325,7 +325,7 @@ fn print_table(input: &Input, rows: &[Row]) {
 
 fn print_markdown(summary: &[(Input, Vec<Row>)]) {
     println!();
-    println!("For the README (medians; cold = first pass in a fresh process):");
+    println!("For docs/performance.md (medians; cold = first pass in a fresh process):");
     println!();
     println!(
         "| workload, batch | library cold / warm ms | floor cold / warm ms | node cold / warm ms | library / floor (cold, warm) | library / node events/s (cold, warm) | floor / node events/s (cold, warm) | peak RSS MB: library / floor / node |"

@@ -1,5 +1,5 @@
 //! The JSON reader the fast path uses to pick fields out of records and envelopes without
-//! parsing the rest: sonic-rs, chosen by measurement (see the benchmarks in the README) and
+//! parsing the rest: sonic-rs, chosen by measurement (see docs/performance.md) and
 //! kept behind these few functions so it can be swapped.
 
 use std::borrow::Cow;
