@@ -63,7 +63,7 @@ impl LocalSubsystem {
             processor_url: processor.url().to_string(),
             webhook_secret: WEBHOOK_SECRET.to_string(),
         };
-        let mut functions = subsystem::functions(&core, &externals)?;
+        let mut functions = subsystem::registry(&externals).build_all(&core)?;
         if let Some(name) = &options.fail_first_record_twice {
             let Some(crate::hub::Runnable::Events(inner)) = functions.get(name).cloned() else {
                 return Err(HubError(format!(

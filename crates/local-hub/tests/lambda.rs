@@ -139,7 +139,8 @@ async fn the_hub_refuses_a_template_naming_a_function_it_cannot_run() {
         .expect_err("refused")
         .to_string();
     assert!(
-        error.contains("order-egress-gateway/Function (order-egress-gateway-v2): the local hub cannot run the binary order-egress-gateway-v2"),
+        error.contains("order-egress-gateway/Function (")
+            && error.contains("order-egress-gateway.yaml) runs the binary `order-egress-gateway-v2`, which no function of this hub registers"),
         "{error}"
     );
 }
@@ -261,7 +262,9 @@ async fn the_hub_refuses_functions_the_templates_do_not_deploy() {
         processor_url: "http://127.0.0.1:9".into(),
         webhook_secret: "s".into(),
     };
-    let mut functions = local_hub::subsystem::functions(&core, &externals).expect("built");
+    let mut functions = local_hub::subsystem::registry(&externals)
+        .build_all(&core)
+        .expect("built");
     let any = functions.values().next().cloned().expect("a function");
     functions.insert("order-extra/Function".into(), any);
     let error = local_hub::hub::Hub::new(std::sync::Arc::clone(&core), functions.clone())
@@ -280,4 +283,19 @@ async fn the_hub_refuses_functions_the_templates_do_not_deploy() {
         error.contains("deployed but not runnable [\"order-bff/TriggerFunction\"]"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_function_nobody_registered_is_a_startup_error_naming_it_and_its_template() {
+    let model = local_hub::load(&templates()).expect("templates");
+    let core = local_hub::hub::Core::new(model).expect("core");
+    // Every function but the BFF's trigger.
+    let partial = local_hub::hub::registry::Registry::new()
+        .events("order-bff-listener", order_bff::build_listener);
+    let error = partial.build_all(&core).expect_err("refused").to_string();
+    assert!(
+        error.contains("which no function of this hub registers"),
+        "{error}"
+    );
+    assert!(error.contains(".yaml"), "names the template: {error}");
 }

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use local_hub::hub::Core;
-use local_hub::subsystem::{Externals, build, environment};
+use local_hub::subsystem::{Externals, registry};
 
 fn templates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
@@ -16,14 +16,14 @@ fn templates() -> PathBuf {
 fn every_function_builds_from_its_template_and_names_what_it_misses() {
     let model = local_hub::load(&templates()).expect("the templates load");
     let core = Core::new(model).expect("the hub builds");
-    let externals = Externals {
+    let functions = registry(&Externals {
         processor_url: "http://127.0.0.1:9".into(),
         webhook_secret: "whsec_local".into(),
-    };
+    });
     let mut required = Vec::new();
     for function in &core.model().functions {
-        let env = environment(&core, function, &externals);
-        if let Err(error) = build(&core, function, &env) {
+        let env = functions.environment(&core, function);
+        if let Err(error) = functions.build(&core, function, &env) {
             panic!(
                 "{} does not build from its template: {error}",
                 function.name
@@ -32,7 +32,7 @@ fn every_function_builds_from_its_template_and_names_what_it_misses() {
         for (variable, _) in &function.environment {
             let mut without = env.clone();
             without.remove(variable);
-            match build(&core, function, &without) {
+            match functions.build(&core, function, &without) {
                 Ok(_) => {}
                 Err(error) => {
                     assert!(

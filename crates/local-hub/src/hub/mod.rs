@@ -12,6 +12,7 @@ pub mod inject;
 pub mod ports;
 pub mod publishers;
 mod pump;
+pub mod registry;
 pub mod resources;
 mod stats;
 
