@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::externals::Processor;
+use crate::hub::registry::Registry;
 use crate::hub::{BusEntry, Core, HttpFunction, Hub, HubError};
 use crate::subsystem::{self, Externals};
 
@@ -56,6 +57,16 @@ impl LocalSubsystem {
 
     /// As [`LocalSubsystem::start`], with faults injected.
     pub async fn start_with(dir: &Path, options: StartOptions) -> Result<Self, HubError> {
+        Self::start_beside(dir, options, Registry::new()).await
+    }
+
+    /// The Customer subsystem with the functions `others` registers beside it (another
+    /// service's, deployed by the stacks `dir/local-hub.json` lists after the subsystem's).
+    pub async fn start_beside(
+        dir: &Path,
+        options: StartOptions,
+        others: Registry,
+    ) -> Result<Self, HubError> {
         let model = crate::load(dir).map_err(|e| HubError(e.to_string()))?;
         let processor = Processor::start(WEBHOOK_SECRET).await;
         let core = Core::new(model)?;
@@ -63,7 +74,9 @@ impl LocalSubsystem {
             processor_url: processor.url().to_string(),
             webhook_secret: WEBHOOK_SECRET.to_string(),
         };
-        let mut functions = subsystem::registry(&externals).build_all(&core)?;
+        let mut functions = subsystem::registry(&externals)
+            .with(others)
+            .build_all(&core)?;
         if let Some(name) = &options.fail_first_record_twice {
             let Some(crate::hub::Runnable::Events(inner)) = functions.get(name).cloned() else {
                 return Err(HubError(format!(
@@ -173,6 +186,26 @@ impl LocalSubsystem {
         };
         serde_json::from_str(&text)
             .map_err(|e| format!("the BFF answered {}: {e}: {text}", response.status()))
+    }
+
+    /// An internal event (source `custom`) a service of the subsystem puts on the bus.
+    pub fn internal_event(&self, event: &Value) -> Result<(), String> {
+        let entry = BusEntry {
+            source: "custom".to_string(),
+            detail_type: event
+                .get("type")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            detail: event.to_string(),
+            resources: Vec::new(),
+            account: None,
+        };
+        self.hub
+            .core()
+            .put_events(&self.bus, &[entry])
+            .remove(0)
+            .map(|_| ())
     }
 
     /// An event of another subsystem (the Restaurant subsystem's feed), arriving on the bus

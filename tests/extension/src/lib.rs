@@ -6,6 +6,9 @@
 //!   object, keyed by `bucket/key`; partial batch responses are SQS's, by message id.
 //! - [`first_per_key`], a new step: keeps the first unit of each partition key in a batch and
 //!   filters out the rest (S3 may notify twice for one upload).
+//! - [`favorites`], a whole service on the example subsystem's hub: its template
+//!   (`templates/favorites.yaml`) routes `order-placed` to its queue with a rule of its own,
+//!   and the local hub runs it beside the Customer subsystem (`tests/hub.rs`).
 //!
 //! ```
 //! use lambda_stream::{Pipeline, StreamHandler};
@@ -19,6 +22,8 @@
 //! );
 //! # let _ = handler;
 //! ```
+
+pub mod favorites;
 
 use std::collections::HashSet;
 
