@@ -1,14 +1,13 @@
 #![doc = include_str!("../README.md")]
 
+pub mod cli;
 pub mod demo;
-pub mod externals;
 pub mod hub;
 pub mod local;
 pub mod model;
 pub mod replay;
 pub mod routes;
 pub mod serve;
-pub mod subsystem;
 pub mod summary;
 pub mod template;
 

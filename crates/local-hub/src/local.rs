@@ -1,21 +1,32 @@
-//! The Customer subsystem running locally: the hub with every function of the templates, the
-//! payment processor, and what the other systems send, behind a few calls (a customer's
-//! GraphQL request, the Restaurant subsystem's feed, the delivery system's messages) and
-//! [`LocalSubsystem::settle`], which runs everything until nothing is left to do.
+//! A subsystem running locally, from its own templates: the hub with every function they
+//! deploy (each built by the [`Registry`]'s build), what the hub plays outside the subsystem
+//! ([`Outside`]: a third party calling back, for example), and a few calls to put events on
+//! the bus, publish to a topic, and [`LocalHub::settle`], which runs everything until nothing
+//! is left to do.
+//!
+//! ```no_run
+//! # async fn example(registry: local_hub::hub::registry::Registry) -> Result<(), local_hub::hub::HubError> {
+//! use local_hub::local::{LocalHub, StartOptions};
+//! use serde_json::json;
+//!
+//! let mut local = LocalHub::start("templates".as_ref(), registry, StartOptions::default()).await?;
+//! local.internal_event(&json!({"id": "e1", "type": "thing-done", "timestamp": 0}))
+//!     .map_err(local_hub::hub::HubError)?;
+//! local.settle().await?;
+//! assert_eq!(local_hub::summary::account(&local.hub).unaccounted, 0);
+//! # Ok(())
+//! # }
+//! ```
 
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
 use serde_json::Value;
 
-use crate::externals::Processor;
 use crate::hub::registry::Registry;
-use crate::hub::{BusEntry, Core, HttpFunction, Hub, HubError};
-use crate::subsystem::{self, Externals};
-
-/// The secret the local processor signs callbacks with.
-const WEBHOOK_SECRET: &str = "whsec_local_hub";
+use crate::hub::{BusEntry, Core, HttpFunction, Hub, HubError, Runnable, inject};
 
 /// Faults to inject when starting.
 #[derive(Debug, Clone, Default)]
@@ -28,115 +39,77 @@ pub struct StartOptions {
     pub keep_log: bool,
 }
 
-/// The subsystem, running.
-pub struct LocalSubsystem {
-    /// The hub and the functions.
-    pub hub: Hub,
-    /// The payment processor.
-    pub processor: Processor,
-    graphql: Arc<dyn HttpFunction>,
-    webhook: Arc<dyn HttpFunction>,
-    bus: String,
-    delivery_topic: String,
-    upstream_account: String,
+/// Something outside the subsystem the hub plays, given its turn whenever the functions are
+/// idle: a payment processor posting its callbacks, a partner answering late. The hub settles
+/// when every function is idle and every `Outside` did nothing.
+pub trait Outside: Send + Sync {
+    /// Does what is due; how many things it did (0: nothing left).
+    fn run<'a>(&'a mut self, hub: &'a Hub) -> BoxFuture<'a, Result<usize, HubError>>;
 }
 
-impl std::fmt::Debug for LocalSubsystem {
+/// A subsystem, running.
+pub struct LocalHub {
+    /// The hub and the functions.
+    pub hub: Hub,
+    bus: String,
+    upstream_account: Option<String>,
+    outside: Vec<Box<dyn Outside>>,
+}
+
+impl std::fmt::Debug for LocalHub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalSubsystem")
+        f.debug_struct("LocalHub")
             .field("bus", &self.bus)
             .finish_non_exhaustive()
     }
 }
 
-impl LocalSubsystem {
-    /// Reads the templates in `dir` (with `local-hub.json`) and starts everything.
-    pub async fn start(dir: &Path) -> Result<Self, HubError> {
-        Self::start_with(dir, StartOptions::default()).await
-    }
-
-    /// As [`LocalSubsystem::start`], with faults injected.
-    pub async fn start_with(dir: &Path, options: StartOptions) -> Result<Self, HubError> {
-        Self::start_beside(dir, options, Registry::new()).await
-    }
-
-    /// The Customer subsystem with the functions `others` registers beside it (another
-    /// service's, deployed by the stacks `dir/local-hub.json` lists after the subsystem's).
-    pub async fn start_beside(
+impl LocalHub {
+    /// Reads the templates in `dir` (with `local-hub.json`), builds every function they deploy
+    /// with `registry` and starts the hub.
+    pub async fn start(
         dir: &Path,
+        registry: Registry,
         options: StartOptions,
-        others: Registry,
     ) -> Result<Self, HubError> {
         let model = crate::load(dir).map_err(|e| HubError(e.to_string()))?;
-        let processor = Processor::start(WEBHOOK_SECRET).await;
-        let core = Core::new(model)?;
-        let externals = Externals {
-            processor_url: processor.url().to_string(),
-            webhook_secret: WEBHOOK_SECRET.to_string(),
-        };
-        let mut functions = subsystem::registry(&externals)
-            .with(others)
-            .build_all(&core)?;
+        Self::start_on(Core::new(model)?, registry, options)
+    }
+
+    /// As [`LocalHub::start`], on a hub already made (to start what `registry` needs first).
+    pub fn start_on(
+        core: Arc<Core>,
+        registry: Registry,
+        options: StartOptions,
+    ) -> Result<Self, HubError> {
+        let mut functions = registry.build_all(&core)?;
         if let Some(name) = &options.fail_first_record_twice {
-            let Some(crate::hub::Runnable::Events(inner)) = functions.get(name).cloned() else {
-                return Err(HubError(format!(
-                    "{name} is not a function that takes event batches"
-                )));
+            let Some(Runnable::Events(inner)) = functions.get(name).cloned() else {
+                return Err(not_events(name, &functions));
             };
-            let wrapped = crate::hub::inject::FailFirstRecordTwice::new(inner);
-            functions.insert(
-                name.clone(),
-                crate::hub::Runnable::Events(Arc::new(wrapped)),
-            );
+            let wrapped = inject::FailFirstRecordTwice::new(inner);
+            functions.insert(name.clone(), Runnable::Events(Arc::new(wrapped)));
         }
         if let Some(name) = &options.always_fail {
-            if !matches!(functions.get(name), Some(crate::hub::Runnable::Events(_))) {
-                return Err(HubError(format!(
-                    "{name} is not a function that takes event batches"
-                )));
+            if !matches!(functions.get(name), Some(Runnable::Events(_))) {
+                return Err(not_events(name, &functions));
             }
-            functions.insert(
-                name.clone(),
-                crate::hub::Runnable::Events(Arc::new(crate::hub::inject::AlwaysFail)),
-            );
+            functions.insert(name.clone(), Runnable::Events(Arc::new(inject::AlwaysFail)));
         }
         if options.keep_log {
             core.keep_log();
         }
         let model = core.model();
-        let by_binary = |binary: &str| {
-            model
-                .functions
-                .iter()
-                .find(|f| f.binary == binary)
-                .map(|f| f.name.clone())
-                .ok_or_else(|| HubError(format!("the templates deploy no {binary}")))
-        };
-        let (graphql, webhook) = (
-            by_binary("order-bff-graphql")?,
-            by_binary("payment-ingress-webhook-gateway")?,
-        );
-        let delivery = by_binary("delivery-ingress-gateway")?;
-        let delivery_queue = model
-            .sources
-            .iter()
-            .find(|s| s.function == delivery)
-            .map(|s| s.arn.clone())
-            .ok_or_else(|| HubError("delivery-ingress-gateway reads no queue".into()))?;
-        let delivery_topic = model
-            .subscriptions
-            .iter()
-            .find(|s| s.endpoint == delivery_queue)
-            .map(|s| s.topic.clone())
-            .ok_or_else(|| HubError("no topic feeds the delivery queue".into()))?;
         let bus = model
             .deployment
             .resources_of("AWS::Events::EventBus")
             .next()
             .map(|(_, _, r)| r.physical.reference.clone())
-            .ok_or_else(|| HubError("the templates deploy no bus".into()))?;
-        // The first account the hub's bus lets in (`UpstreamAccountIds`): the Restaurant
-        // subsystem's, as the templates are deployed locally.
+            .ok_or_else(|| {
+                HubError("the templates deploy no event bus (AWS::Events::EventBus): list the event hub's stack first in local-hub.json".into())
+            })?;
+        // The first account the hub's bus lets in (`UpstreamAccountIds`): where events of
+        // other subsystems come from.
         let upstream_account = model
             .deployment
             .stacks
@@ -144,117 +117,130 @@ impl LocalSubsystem {
             .find_map(|stack| stack.parameters.get("UpstreamAccountIds"))
             .and_then(|ids| ids.get(0).and_then(Value::as_str))
             .filter(|id| !id.is_empty())
-            .map(str::to_string)
-            .ok_or_else(|| HubError("no stack has UpstreamAccountIds: the restaurant feed needs an upstream account".into()))?;
+            .map(str::to_string);
         let hub = Hub::new(Arc::clone(&core), functions)?;
-        let graphql = hub
-            .http(&graphql)
-            .ok_or_else(|| HubError("no GraphQL function".into()))?;
-        let webhook = hub
-            .http(&webhook)
-            .ok_or_else(|| HubError("no webhook function".into()))?;
         Ok(Self {
             hub,
-            processor,
-            graphql,
-            webhook,
             bus,
-            delivery_topic,
             upstream_account,
+            outside: Vec::new(),
         })
     }
 
-    /// The bus's name.
+    /// Gives `outside` its turn whenever the functions are idle.
+    #[must_use]
+    pub fn with_outside(mut self, outside: impl Outside + 'static) -> Self {
+        self.outside.push(Box::new(outside));
+        self
+    }
+
+    /// The bus's name (the first the templates deploy: the event hub's).
     pub fn bus(&self) -> &str {
         &self.bus
     }
 
-    /// A customer's GraphQL request to the BFF: the response's JSON (`data`, `errors`).
-    pub async fn graphql(
-        &self,
-        customer: &str,
-        query: &str,
-        variables: Value,
-    ) -> Result<Value, String> {
-        let body = serde_json::json!({"query": query, "variables": variables}).to_string();
-        let request = order_bff::api::request_for(Some(customer), &body)?;
-        let response = self.graphql.call(request).await;
-        let text = match response.body() {
-            lambda_http::Body::Text(text) => text.clone(),
-            lambda_http::Body::Binary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
-            _ => String::new(),
-        };
-        serde_json::from_str(&text)
-            .map_err(|e| format!("the BFF answered {}: {e}: {text}", response.status()))
+    /// The account events of other subsystems come from (the event hub's first
+    /// `UpstreamAccountIds`), if it lets any in.
+    pub fn upstream_account(&self) -> Option<&str> {
+        self.upstream_account.as_deref()
+    }
+
+    /// The function (`stack/LogicalId`) that runs `binary`.
+    pub fn function_of(&self, binary: &str) -> Result<String, HubError> {
+        self.hub
+            .core()
+            .model()
+            .functions
+            .iter()
+            .find(|f| f.binary == binary)
+            .map(|f| f.name.clone())
+            .ok_or_else(|| HubError(format!("the templates deploy no function running {binary}")))
+    }
+
+    /// The HTTP function that runs `binary`, to call as its API would.
+    pub fn http(&self, binary: &str) -> Result<Arc<dyn HttpFunction>, HubError> {
+        let name = self.function_of(binary)?;
+        self.hub
+            .http(&name)
+            .ok_or_else(|| HubError(format!("{name} ({binary}) is not behind an HTTP API")))
     }
 
     /// An internal event (source `custom`) a service of the subsystem puts on the bus.
     pub fn internal_event(&self, event: &Value) -> Result<(), String> {
-        let entry = BusEntry {
-            source: "custom".to_string(),
-            detail_type: event
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            detail: event.to_string(),
-            resources: Vec::new(),
-            account: None,
-        };
-        self.hub
-            .core()
-            .put_events(&self.bus, &[entry])
-            .remove(0)
-            .map(|_| ())
+        self.put(entry("custom", event, None))
     }
 
-    /// An event of another subsystem (the Restaurant subsystem's feed), arriving on the bus
-    /// from its account with source `external`.
+    /// An event of another subsystem, arriving on the bus from the upstream account with
+    /// source `external`.
     pub fn external_event(&self, event: &Value) -> Result<(), String> {
-        let entry = BusEntry {
-            source: "external".to_string(),
-            detail_type: event
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string(),
-            detail: event.to_string(),
-            resources: Vec::new(),
-            account: Some(self.upstream_account.clone()),
-        };
+        let account = self.upstream_account.clone().ok_or_else(|| {
+            "the event hub lets no other account in (no UpstreamAccountIds in local-hub.json): no external event can arrive".to_string()
+        })?;
+        self.put(entry("external", event, Some(account)))
+    }
+
+    /// One entry put on the bus as `PutEvents` would.
+    pub fn put(&self, entry: BusEntry) -> Result<(), String> {
         self.hub
             .core()
             .put_events(&self.bus, &[entry])
-            .remove(0)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Err("the bus answered nothing".into()))
             .map(|_| ())
     }
 
-    /// A message of the delivery system on its topic.
-    pub fn delivery_message(&self, message: &Value) {
-        self.hub
-            .core()
-            .publish(&self.delivery_topic, &[message.to_string()]);
+    /// Messages published to the topic `arn` (another system's, which the templates
+    /// subscribe a queue to).
+    pub fn publish(&self, arn: &str, messages: &[String]) {
+        self.hub.core().publish(arn, messages);
     }
 
-    /// Runs every function until nothing is left: batches delivered, the processor's
-    /// callbacks posted, and the batches those caused.
+    /// Runs every function until nothing is left: batches delivered, then each [`Outside`]
+    /// given its turn, and the batches those caused.
     pub async fn settle(&mut self) -> Result<(), HubError> {
         loop {
             self.hub.run_until_idle().await?;
-            if self
-                .processor
-                .deliver_callbacks(self.webhook.as_ref())
-                .await
-                == 0
-            {
+            let mut done = 0;
+            for outside in &mut self.outside {
+                done += outside.run(&self.hub).await?;
+            }
+            if done == 0 {
                 return Ok(());
             }
         }
     }
 
-    /// Moves the hub's clock on (TTL expiry, the payment deadline), then settles.
+    /// Moves the hub's clock on (TTL expiry, deadlines, visibility timeouts), then settles.
     pub async fn advance(&mut self, by: Duration) -> Result<(), HubError> {
         self.hub.core().advance(by);
         self.settle().await
     }
+}
+
+/// An entry for `event` (its `type` the detail type), as the publishers put them.
+fn entry(source: &str, event: &Value, account: Option<String>) -> BusEntry {
+    BusEntry {
+        source: source.to_string(),
+        detail_type: event
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
+        detail: event.to_string(),
+        resources: Vec::new(),
+        account,
+    }
+}
+
+fn not_events(name: &str, functions: &std::collections::BTreeMap<String, Runnable>) -> HubError {
+    let events: Vec<&str> = functions
+        .iter()
+        .filter(|(_, f)| matches!(f, Runnable::Events(_)))
+        .map(|(n, _)| n.as_str())
+        .collect();
+    HubError(format!(
+        "{name} is not a function that takes event batches (those are: {})",
+        events.join(", ")
+    ))
 }

@@ -1,16 +1,15 @@
 //! `replay FILE`: a JSON-lines file of envelopes (one event per line, as the lake keeps them)
 //! put on the bus in `PutEvents` batches of 10, the subsystem run after every few hundred, with
-//! a progress bar and the same summary as the demo. And `sample`: a file of the subsystem's
-//! events to replay (orders placed, paid, accepted, on their way, delivered).
+//! a progress bar and the same summary as the demo.
 
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::hub::{BusEntry, HubError, Stats};
-use crate::local::{LocalSubsystem, StartOptions};
+use crate::local::LocalHub;
 use crate::summary::Accounting;
 
 /// Lines put on the bus before the subsystem runs again.
@@ -31,10 +30,13 @@ pub struct Replayed {
     pub wall: Duration,
 }
 
-/// Replays `file` through the subsystem in `templates`; `progress` shows a bar.
-pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Replayed, HubError> {
+/// Replays `file` through the subsystem `local` runs; `progress` shows a bar.
+pub async fn replay(
+    local: &mut LocalHub,
+    file: &Path,
+    progress: bool,
+) -> Result<Replayed, HubError> {
     let started = Instant::now();
-    let mut local = LocalSubsystem::start_with(templates, StartOptions::default()).await?;
     local.hub.core().count_sinks_only();
     let size = std::fs::metadata(file)
         .map_err(|e| HubError(format!("{}: {e}", file.display())))?
@@ -81,11 +83,11 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
             Err(error) => refused.push(format!("line {lines}: not JSON: {error}")),
         }
         if batch.len() == 10 {
-            put(&local, &bus, &mut batch, &mut refused);
+            put(local, &bus, &mut batch, &mut refused);
         }
         since_run += 1;
         if since_run >= CHUNK {
-            put(&local, &bus, &mut batch, &mut refused);
+            put(local, &bus, &mut batch, &mut refused);
             local.settle().await?;
             since_run = 0;
             bar.set_message(format!(
@@ -94,7 +96,7 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
             ));
         }
     }
-    put(&local, &bus, &mut batch, &mut refused);
+    put(local, &bus, &mut batch, &mut refused);
     local.settle().await?;
     bar.finish_and_clear();
     Ok(Replayed {
@@ -107,7 +109,7 @@ pub async fn replay(templates: &Path, file: &Path, progress: bool) -> Result<Rep
 }
 
 /// Puts `batch` on the bus (one `PutEvents`), noting the entries refused.
-fn put(local: &LocalSubsystem, bus: &str, batch: &mut Vec<BusEntry>, refused: &mut Vec<String>) {
+fn put(local: &LocalHub, bus: &str, batch: &mut Vec<BusEntry>, refused: &mut Vec<String>) {
     if batch.is_empty() {
         return;
     }
@@ -117,73 +119,4 @@ fn put(local: &LocalSubsystem, bus: &str, batch: &mut Vec<BusEntry>, refused: &m
         }
     }
     batch.clear();
-}
-
-/// Writes `events` of the subsystem's events (about five per order: placed, paid, accepted,
-/// on its way, delivered) to `out`, one envelope per line, the same for the same seed.
-pub fn sample(out: &mut dyn Write, events: usize, seed: u64) -> std::io::Result<()> {
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let origin: i64 = 1_764_547_200_000;
-    let mut written = 0;
-    let mut order = 0;
-    while written < events {
-        order += 1;
-        let id = format!("o-{seed}-{order}");
-        let customer = format!("c{}", rng.u32(1..5_000));
-        let restaurant = format!("r{}", rng.u32(1..50));
-        let total = i64::from(rng.u32(500..9_000));
-        let at = origin + order * 1_000;
-        let envelope = |n: i64, kind: &str, field: &str, entity: Value| {
-            json!({
-                "id": format!("{id}-{n}"),
-                "type": kind,
-                "timestamp": at + n,
-                "partitionKey": id,
-                "tags": {"source": "replay", "stage": "dev"},
-                field: entity,
-            })
-        };
-        let lines = [
-            envelope(
-                0,
-                "order-placed",
-                "order",
-                json!({
-                "id": id, "customerId": customer, "restaurantId": restaurant,
-                "items": [{"menuItemId": "m1", "quantity": 1, "price": total}],
-                "total": total, "currency": "EUR", "status": "placed"}),
-            ),
-            envelope(
-                1,
-                "payment-authorized",
-                "payment",
-                json!({
-                "id": format!("pay-{id}"), "orderId": id, "customerId": customer,
-                "amount": total, "currency": "EUR", "processorEventId": format!("evt_{id}")}),
-            ),
-            envelope(
-                2,
-                "order-accepted",
-                "acceptance",
-                json!({"orderId": id, "restaurantId": restaurant}),
-            ),
-            envelope(
-                3,
-                "delivery-out-for-delivery",
-                "delivery",
-                json!({"orderId": id, "status": "out-for-delivery"}),
-            ),
-            envelope(
-                4,
-                "delivery-delivered",
-                "delivery",
-                json!({"orderId": id, "status": "delivered"}),
-            ),
-        ];
-        for line in lines.iter().take(events - written) {
-            writeln!(out, "{line}")?;
-            written += 1;
-        }
-    }
-    Ok(())
 }

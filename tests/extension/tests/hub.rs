@@ -5,9 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
+use customer_subsystem::local::LocalSubsystem;
 use lambda_stream_extension_example::favorites;
 use local_hub::hub::registry::Registry;
-use local_hub::local::{LocalSubsystem, StartOptions};
+use local_hub::local::StartOptions;
 use serde_json::json;
 
 fn templates() -> PathBuf {

@@ -5,10 +5,10 @@
 
 use std::path::{Path, PathBuf};
 
-use local_hub::demo::{Fate, Report, Scenario, run};
+use customer_subsystem::demo::{Fate, Report, Scenario, run};
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
 }
 
 fn count(report: &Report, fate: Fate) -> usize {

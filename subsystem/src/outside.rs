@@ -4,52 +4,58 @@
 //! feed, the delivery system's status messages).
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use futures::FutureExt;
+use futures::future::BoxFuture;
+use local_hub::hub::{HttpFunction, Hub, HubError};
+use local_hub::local::Outside;
 
 use lambda_stream_aws::testing::http::{LocalEndpoint, Reply};
 use payment_egress_gateway::ChargeRequest;
 use payment_ingress_webhook_gateway::{Secret, signed_callback};
 use serde_json::{Value, json};
 
-use crate::hub::HttpFunction;
-
 /// The card tokens the processor declines.
 pub const DECLINED_CARD: &str = payment_egress_gateway::DECLINED_TEST_CARD;
 /// How many times the processor posts a callback before it gives up.
 pub const CALLBACK_ATTEMPTS: usize = 5;
 
-/// The local payment processor.
-#[derive(Debug)]
+/// The local payment processor: a handle, cloned to share it (the demo refuses calls through
+/// one while the hub's [`Callbacks`] posts through another).
+#[derive(Debug, Clone)]
 pub struct Processor {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
     endpoint: LocalEndpoint,
     secret: String,
     /// Charges taken (answered 201) and not yet called back, with their idempotency keys.
-    accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>>,
+    accepted: Arc<Mutex<Vec<(String, ChargeRequest)>>>,
     /// Charges made, by idempotency key (a repeated key charges nothing).
-    charged: HashSet<String>,
-    /// Callbacks the webhook took, and those it never took.
-    pub callbacks: usize,
+    charged: Mutex<HashSet<String>>,
+    /// Callbacks the webhook took.
+    callbacks: AtomicUsize,
     /// Callbacks given up after [`CALLBACK_ATTEMPTS`].
-    pub callbacks_failed: usize,
+    callbacks_failed: AtomicUsize,
     /// How many more calls the processor answers 503 to, charging nothing (an outage).
-    outage: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    outage: Arc<AtomicUsize>,
 }
 
 impl Processor {
     /// Starts the processor on 127.0.0.1; it signs callbacks with `secret`.
     pub async fn start(secret: &str) -> Self {
-        let outage = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let refusing = std::sync::Arc::clone(&outage);
-        let accepted: std::sync::Arc<std::sync::Mutex<Vec<(String, ChargeRequest)>>> =
-            std::sync::Arc::default();
-        let taking = std::sync::Arc::clone(&accepted);
+        let outage = Arc::new(AtomicUsize::new(0));
+        let refusing = Arc::clone(&outage);
+        let accepted: Arc<Mutex<Vec<(String, ChargeRequest)>>> = Arc::default();
+        let taking = Arc::clone(&accepted);
         let endpoint = LocalEndpoint::start(move |request, _| {
             let down = refusing
-                .fetch_update(
-                    std::sync::atomic::Ordering::SeqCst,
-                    std::sync::atomic::Ordering::SeqCst,
-                    |n| n.checked_sub(1),
-                )
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
                 .is_ok();
             if down {
                 return Reply::status(503).body(r#"{"error":"unavailable"}"#);
@@ -60,81 +66,105 @@ impl Processor {
             let Ok(charge) = serde_json::from_slice::<ChargeRequest>(&request.body) else {
                 return Reply::status(400).body(r#"{"error":"not a charge"}"#);
             };
-            taking
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .push((key.to_string(), charge));
+            lock(&taking).push((key.to_string(), charge));
             Reply::status(201).body(r#"{"status":"pending"}"#)
         })
         .await;
         Self {
-            endpoint,
-            secret: secret.to_string(),
-            accepted,
-            charged: HashSet::new(),
-            callbacks: 0,
-            callbacks_failed: 0,
-            outage,
+            inner: Arc::new(Inner {
+                endpoint,
+                secret: secret.to_string(),
+                accepted,
+                charged: Mutex::default(),
+                callbacks: AtomicUsize::new(0),
+                callbacks_failed: AtomicUsize::new(0),
+                outage,
+            }),
         }
     }
 
     /// The processor's base URL.
     pub fn url(&self) -> &str {
-        self.endpoint.url()
+        self.inner.endpoint.url()
     }
 
     /// An outage: the next `calls` calls are answered 503 and charge nothing.
     pub fn refuse_next(&self, calls: usize) {
-        self.outage
-            .store(calls, std::sync::atomic::Ordering::SeqCst);
+        self.inner.outage.store(calls, Ordering::SeqCst);
     }
 
     /// Charges received so far (each call, repeats included).
     pub fn calls(&self) -> usize {
-        self.endpoint.requests().len()
+        self.inner.endpoint.requests().len()
+    }
+
+    /// Callbacks the webhook took.
+    pub fn callbacks(&self) -> usize {
+        self.inner.callbacks.load(Ordering::SeqCst)
+    }
+
+    /// Callbacks given up after [`CALLBACK_ATTEMPTS`] refusals.
+    pub fn callbacks_failed(&self) -> usize {
+        self.inner.callbacks_failed.load(Ordering::SeqCst)
     }
 
     /// Posts the outcome of every new charge to `webhook`, signed; returns how many were
     /// posted.
-    pub async fn deliver_callbacks(&mut self, webhook: &dyn HttpFunction) -> usize {
-        let taken: Vec<(String, ChargeRequest)> = std::mem::take(
-            &mut *self
-                .accepted
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner),
-        );
+    pub async fn deliver_callbacks(&self, webhook: &dyn HttpFunction) -> usize {
+        let taken: Vec<(String, ChargeRequest)> = std::mem::take(&mut *lock(&self.inner.accepted));
         let mut posted = 0;
         for (key, charge) in taken {
             // A repeated key charges nothing the second time: no second callback.
-            if !self.charged.insert(key) {
+            if !lock(&self.inner.charged).insert(key) {
                 continue;
             }
             let body = charge.processor_callback(now_seconds()).to_string();
             let mut delivered = false;
             for _ in 0..CALLBACK_ATTEMPTS {
-                if webhook
-                    .call(signed_callback(
-                        &Secret::new(self.secret.as_str()),
-                        &body,
-                        now_seconds(),
-                    ))
-                    .await
-                    .status()
-                    .is_success()
-                {
+                let callback = signed_callback(
+                    &Secret::new(self.inner.secret.as_str()),
+                    &body,
+                    now_seconds(),
+                );
+                if webhook.call(callback).await.status().is_success() {
                     delivered = true;
                     break;
                 }
             }
-            if delivered {
-                self.callbacks += 1;
+            let counter = if delivered {
+                &self.inner.callbacks
             } else {
-                self.callbacks_failed += 1;
-            }
+                &self.inner.callbacks_failed
+            };
+            counter.fetch_add(1, Ordering::SeqCst);
             posted += 1;
         }
         posted
     }
+}
+
+/// The processor's part in the hub: after every batch, its callbacks posted to the webhook.
+pub struct Callbacks {
+    /// The processor.
+    pub processor: Processor,
+    /// The webhook gateway, as its API calls it.
+    pub webhook: Arc<dyn HttpFunction>,
+}
+
+impl Outside for Callbacks {
+    fn run<'a>(&'a mut self, _hub: &'a Hub) -> BoxFuture<'a, Result<usize, HubError>> {
+        async move {
+            Ok(self
+                .processor
+                .deliver_callbacks(self.webhook.as_ref())
+                .await)
+        }
+        .boxed()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn now_seconds() -> i64 {

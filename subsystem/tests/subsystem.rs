@@ -3,12 +3,12 @@
 
 use std::path::{Path, PathBuf};
 
-use local_hub::externals::{DECLINED_CARD, menu_published};
-use local_hub::local::LocalSubsystem;
+use customer_subsystem::local::LocalSubsystem;
+use customer_subsystem::outside::{DECLINED_CARD, menu_published};
 use serde_json::json;
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -10,13 +10,14 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
+use customer_subsystem::local::LocalSubsystem;
+use customer_subsystem::outside::{delivery_status, menu_published};
 use lambda_stream::Envelope;
-use local_hub::externals::{delivery_status, menu_published};
 use local_hub::hub::BusEntry;
-use local_hub::local::{LocalSubsystem, StartOptions};
+use local_hub::local::StartOptions;
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -258,11 +259,11 @@ async fn a_payment_requested_twice_is_charged_once() {
 async fn the_hub_refuses_functions_the_templates_do_not_deploy() {
     let model = local_hub::load(&templates()).expect("templates");
     let core = local_hub::hub::Core::new(model).expect("core");
-    let externals = local_hub::subsystem::Externals {
+    let externals = customer_subsystem::functions::Externals {
         processor_url: "http://127.0.0.1:9".into(),
         webhook_secret: "s".into(),
     };
-    let mut functions = local_hub::subsystem::registry(&externals)
+    let mut functions = customer_subsystem::functions::registry(&externals)
         .build_all(&core)
         .expect("built");
     let any = functions.values().next().cloned().expect("a function");

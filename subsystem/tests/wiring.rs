@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
+use customer_subsystem::functions::{Externals, registry};
 use local_hub::hub::Core;
-use local_hub::subsystem::{Externals, registry};
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
 }
 
 #[test]

@@ -4,11 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use local_hub::local::LocalSubsystem;
+use customer_subsystem::local::LocalSubsystem;
 use serde_json::json;
 
 fn templates() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,17 +3,16 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use local_hub::{Expectations, Router};
+use crate::local::StartOptions;
+
+use super::{Demo, HubApp, RoutesArgs};
+use crate::{Expectations, Router};
 
 /// `routes`: the documented events' routes (or one event's), and with `check` whether they
-/// are the expected ones.
-pub(crate) fn routes(
-    templates: &Path,
-    expected: &Path,
-    check: bool,
-    event: Option<&str>,
-) -> ExitCode {
-    let model = match local_hub::load(templates) {
+/// are the expected ones. Exit 0, 1 (routes differ from the expected ones) or 2 (the templates
+/// or the expectations cannot be read).
+pub fn routes(args: &RoutesArgs) -> ExitCode {
+    let model = match crate::load(&args.templates) {
         Ok(model) => model,
         Err(error) => {
             eprintln!("{error}");
@@ -21,35 +20,23 @@ pub(crate) fn routes(
         }
     };
     let router = Router::new(&model);
-    let expectations = match Expectations::read(expected) {
+    if let Some(event) = &args.event {
+        return route_one(&router, event);
+    }
+    let expected = args
+        .expected
+        .clone()
+        .unwrap_or_else(|| args.templates.join("event-hub.routes.json"));
+    let expectations = match Expectations::read(&expected) {
         Ok(expectations) => expectations,
         Err(error) => {
             eprintln!("{error}");
+            eprintln!(
+                "(the documented events and their routes; --event EVENT routes one event without them)"
+            );
             return ExitCode::from(2);
         }
     };
-    if let Some(event) = event {
-        let text = match event_pattern::json_argument(event) {
-            Ok(text) => text,
-            Err(error) => {
-                eprintln!("{error}");
-                return ExitCode::from(2);
-            }
-        };
-        let event: serde_json::Value = match serde_json::from_str(&text) {
-            Ok(event) => event,
-            Err(error) => {
-                eprintln!("the event is not JSON: {error}");
-                return ExitCode::from(2);
-            }
-        };
-        let routes = router.routes(&expectations.bus, &event);
-        if routes.is_empty() {
-            println!("no rule on {} matches it", expectations.bus);
-        }
-        routes.iter().for_each(|route| println!("{route}"));
-        return ExitCode::SUCCESS;
-    }
     println!("bus {}", expectations.bus);
     for expected in &expectations.events {
         println!(
@@ -62,7 +49,7 @@ pub(crate) fn routes(
         }
         routes.iter().for_each(|route| println!("  {route}"));
     }
-    if check {
+    if args.check {
         let problems = expectations.check(&router);
         if !problems.is_empty() {
             eprintln!("\nrouting differs from {}:", expected.display());
@@ -70,6 +57,35 @@ pub(crate) fn routes(
             return ExitCode::from(1);
         }
         println!("\nevery documented event takes exactly its expected routes");
+    }
+    ExitCode::SUCCESS
+}
+
+/// `routes --event EVENT`: where one event goes, on every bus of the templates.
+fn route_one(router: &Router<'_>, event: &str) -> ExitCode {
+    let text = match event_pattern::json_argument(event) {
+        Ok(text) => text,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    let event: serde_json::Value = match serde_json::from_str(&text) {
+        Ok(event) => event,
+        Err(error) => {
+            eprintln!("the event is not JSON: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let buses: Vec<String> = router.buses().map(str::to_string).collect();
+    let mut any = false;
+    for bus in &buses {
+        let routes = router.routes(bus, &event);
+        any |= !routes.is_empty();
+        routes.iter().for_each(|route| println!("{route}"));
+    }
+    if !any {
+        println!("no rule on {} matches it", buses.join(", "));
     }
     ExitCode::SUCCESS
 }
@@ -84,29 +100,18 @@ fn runtime() -> Result<tokio::runtime::Runtime, String> {
         .map_err(|e| e.to_string())
 }
 
-/// `demo`: the scenario, its traces and summary; exit 1 when anything is unaccounted for.
-pub(crate) fn demo(templates: &Path, customers: usize, seed: u64, faults: bool) -> ExitCode {
-    let scenario = local_hub::demo::Scenario {
-        seed,
-        customers,
-        faults,
-    };
-    let report = runtime().and_then(|runtime| {
+/// `demo`: the app's demo; exit 1 when anything is unaccounted for.
+pub(super) fn demo(app: &dyn HubApp, templates: &Path, demo: &Demo) -> ExitCode {
+    let accounting = runtime().and_then(|runtime| {
         runtime
-            .block_on(local_hub::demo::run(templates, &scenario))
+            .block_on(app.demo(templates, demo))
             .map_err(|e| e.to_string())
     });
-    match report {
-        Ok(report) => {
-            local_hub::demo::print(&report);
-            if report.accounting.unaccounted == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            }
-        }
+    match accounting {
+        Ok(accounting) if accounting.unaccounted == 0 => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::from(1),
         Err(error) => {
-            eprintln!("{error}");
+            eprintln!("{}: {error}", app.name());
             ExitCode::from(2)
         }
     }
@@ -114,15 +119,18 @@ pub(crate) fn demo(templates: &Path, customers: usize, seed: u64, faults: bool) 
 
 /// `replay FILE`: the file through the subsystem, the summary; exit 1 when anything is
 /// unaccounted for or a line was refused.
-pub(crate) fn replay(templates: &Path, file: &Path) -> ExitCode {
+pub(super) fn replay(app: &dyn HubApp, templates: &Path, file: &Path) -> ExitCode {
     let replayed = runtime().and_then(|runtime| {
         runtime
-            .block_on(local_hub::replay::replay(templates, file, true))
+            .block_on(async {
+                let mut local = app.start(templates, StartOptions::default()).await?;
+                crate::replay::replay(&mut local, file, true).await
+            })
             .map_err(|e| e.to_string())
     });
     match replayed {
         Ok(replayed) => {
-            local_hub::summary::print(&replayed.stats, &replayed.accounting);
+            crate::summary::print(&replayed.stats, &replayed.accounting);
             for refused in replayed.refused.iter().take(20) {
                 println!("refused: {refused}");
             }
@@ -147,14 +155,25 @@ pub(crate) fn replay(templates: &Path, file: &Path) -> ExitCode {
 }
 
 /// `sample FILE`: events to replay.
-pub(crate) fn sample(file: &Path, events: usize, seed: u64) -> ExitCode {
+pub(super) fn sample(app: &dyn HubApp, file: &Path, events: usize, seed: u64) -> ExitCode {
     let written = std::fs::File::create(file).and_then(|f| {
         let mut out = std::io::BufWriter::new(f);
-        local_hub::replay::sample(&mut out, events, seed)?;
-        std::io::Write::flush(&mut out)
+        let Some(written) = app.sample(&mut out, events, seed) else {
+            return Ok(false);
+        };
+        written?;
+        std::io::Write::flush(&mut out).map(|()| true)
     });
     match written {
-        Ok(()) => {
+        Ok(false) => {
+            eprintln!(
+                "{} has no sample generator: write the events to replay yourself (one envelope per line)",
+                app.name()
+            );
+            let _ = std::fs::remove_file(file);
+            ExitCode::from(2)
+        }
+        Ok(true) => {
             println!("{events} events written to {}", file.display());
             ExitCode::SUCCESS
         }
@@ -166,13 +185,14 @@ pub(crate) fn sample(file: &Path, events: usize, seed: u64) -> ExitCode {
 }
 
 /// `serve`: the subsystem behind a local PutEvents endpoint, until interrupted.
-pub(crate) fn serve(templates: &Path, port: u16) -> ExitCode {
+pub(super) fn serve(app: &dyn HubApp, templates: &Path, port: u16) -> ExitCode {
     let served = runtime().and_then(|runtime| {
         runtime.block_on(async {
-            let mut local = local_hub::local::LocalSubsystem::start(templates)
+            let mut local = app
+                .start(templates, StartOptions::default())
                 .await
                 .map_err(|e| e.to_string())?;
-            let address = local_hub::serve::start(std::sync::Arc::clone(local.hub.core()), &format!("127.0.0.1:{port}"))
+            let address = crate::serve::start(std::sync::Arc::clone(local.hub.core()), &format!("127.0.0.1:{port}"))
                 .await
                 .map_err(|e| format!("127.0.0.1:{port}: {e}"))?;
             println!("the local hub listens on http://{address} (bus {}):", local.bus());

@@ -10,8 +10,8 @@ use lambda_http::{Body, Request, Response};
 use order_bff::graphql::BffSchema;
 use payment_ingress_webhook_gateway::WebhookGateway;
 
-use crate::hub::function::HttpFunction;
-use crate::hub::registry::Registry;
+use local_hub::hub::HttpFunction;
+use local_hub::hub::registry::Registry;
 
 /// What the hub plays outside the subsystem that the functions need to know.
 #[derive(Debug, Clone)]
