@@ -1,4 +1,4 @@
-//! The `test-pattern` command, shared by this crate's binary and the local hub's.
+//! The `test-pattern` command, shared by this crate's binary and `lambda-stream pattern test`.
 
 use std::process::ExitCode;
 

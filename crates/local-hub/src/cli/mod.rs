@@ -135,11 +135,13 @@ impl<F: Fn() -> Registry + Sync> HubApp for Subsystem<F> {
 )]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: HubCommand,
 }
 
-#[derive(Debug, Subcommand)]
-enum Command {
+/// The hub's commands (also `lambda-stream hub`'s, which passes them on with
+/// [`HubCommand::args`]).
+#[derive(Debug, Clone, PartialEq, Eq, Subcommand)]
+pub enum HubCommand {
     /// The subsystem's demo, with a trace per key and a summary; exits 1 if any record is
     /// unaccounted for.
     Demo {
@@ -169,6 +171,9 @@ enum Command {
     Sample {
         /// The file to write.
         file: PathBuf,
+        /// The templates folder (with local-hub.json).
+        #[arg(long, default_value = "templates")]
+        templates: PathBuf,
         /// How many events.
         #[arg(long, default_value_t = 100_000)]
         events: usize,
@@ -192,7 +197,7 @@ enum Command {
 }
 
 /// `routes`' arguments (the same for `lambda-stream hub routes`).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, PartialEq, Eq, clap::Args)]
 pub struct RoutesArgs {
     /// The templates folder (with local-hub.json).
     #[arg(long, default_value = "templates")]
@@ -230,15 +235,131 @@ where
 
 fn run(app: &dyn HubApp, cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Demo {
+        HubCommand::Demo {
             templates,
             size,
             seed,
             faults,
         } => commands::demo(app, &templates, &Demo { seed, size, faults }),
-        Command::Routes(args) => routes(&args),
-        Command::Serve { port, templates } => commands::serve(app, &templates, port),
-        Command::Replay { file, templates } => commands::replay(app, &templates, &file),
-        Command::Sample { file, events, seed } => commands::sample(app, &file, events, seed),
+        HubCommand::Routes(args) => routes(&args),
+        HubCommand::Serve { port, templates } => commands::serve(app, &templates, port),
+        HubCommand::Replay { file, templates } => commands::replay(app, &templates, &file),
+        HubCommand::Sample {
+            file, events, seed, ..
+        } => commands::sample(app, &file, events, seed),
+    }
+}
+
+impl HubCommand {
+    /// The templates folder the command reads.
+    pub fn templates(&self) -> &Path {
+        match self {
+            HubCommand::Demo { templates, .. }
+            | HubCommand::Replay { templates, .. }
+            | HubCommand::Sample { templates, .. }
+            | HubCommand::Serve { templates, .. } => templates,
+            HubCommand::Routes(args) => &args.templates,
+        }
+    }
+
+    /// The command as a hub binary's arguments (without the program's name), with every path
+    /// made absolute from `base` (the directory the command was given in), so that the binary
+    /// may run anywhere.
+    pub fn args(&self, base: &Path) -> Vec<std::ffi::OsString> {
+        let path = |p: &Path| base.join(p).into_os_string();
+        let mut args: Vec<std::ffi::OsString> = Vec::new();
+        let mut push = |items: &[&str]| args.extend(items.iter().map(Into::into));
+        match self {
+            HubCommand::Demo {
+                size, seed, faults, ..
+            } => {
+                push(&[
+                    "demo",
+                    "--size",
+                    &size.to_string(),
+                    "--seed",
+                    &seed.to_string(),
+                ]);
+                if *faults {
+                    push(&["--faults"]);
+                }
+            }
+            HubCommand::Replay { .. } => push(&["replay"]),
+            HubCommand::Sample { events, seed, .. } => push(&[
+                "sample",
+                "--events",
+                &events.to_string(),
+                "--seed",
+                &seed.to_string(),
+            ]),
+            HubCommand::Serve { port, .. } => push(&["serve", "--port", &port.to_string()]),
+            HubCommand::Routes(routes) => {
+                push(&["routes"]);
+                if routes.check {
+                    push(&["--check"]);
+                }
+                if let Some(event) = &routes.event {
+                    push(&["--event", event]);
+                }
+            }
+        }
+        match self {
+            HubCommand::Replay { file, .. } | HubCommand::Sample { file, .. } => {
+                args.push(path(file));
+            }
+            HubCommand::Routes(RoutesArgs {
+                expected: Some(expected),
+                ..
+            }) => {
+                args.push("--expected".into());
+                args.push(path(expected));
+            }
+            _ => {}
+        }
+        args.push("--templates".into());
+        args.push(path(self.templates()));
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> HubCommand {
+        let mut all = vec!["hub"];
+        all.extend_from_slice(args);
+        match Cli::try_parse_from(all) {
+            Ok(cli) => cli.command,
+            Err(error) => panic!("{args:?}: {error}"),
+        }
+    }
+
+    #[test]
+    fn each_command_passes_on_as_the_same_command_with_absolute_paths() {
+        let base = Path::new("/work/service");
+        for args in [
+            &["demo"][..],
+            &["demo", "--customers", "3", "--seed", "9", "--faults"],
+            &["replay", "events.jsonl", "--templates", "other"],
+            &["sample", "out.jsonl", "--events", "10"],
+            &["serve", "--port", "4999"],
+            &["routes", "--check", "--expected", "x.json", "--event", "{}"],
+        ] {
+            let command = parse(args);
+            let passed: Vec<String> = command
+                .args(base)
+                .into_iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            let again = parse(&passed.iter().map(String::as_str).collect::<Vec<_>>());
+            assert!(again.templates().starts_with(base), "{passed:?}");
+            let relative = |c: HubCommand| format!("{c:?}").replace("/work/service/", "");
+            assert_eq!(
+                relative(again),
+                relative(command),
+                "{args:?} became {passed:?}"
+            );
+        }
     }
 }

@@ -1,9 +1,10 @@
-#!/usr/bin/env python3
-"""Validates every template in templates/ (run by scripts/test inside its virtualenv).
+"""`lambda-stream templates check DIR`: validates every template in DIR. The command writes
+this file (embedded in it) to a temporary file and runs it with a Python that has cfn-lint and
+aws-sam-translator: `python check_templates.py DIR OUT`, or `--self-test`.
 
 1. SAM templates are translated to CloudFormation with aws-sam-translator (cfn-lint no longer
    runs the SAM transform, so mistakes inside AWS::Serverless::Function events would pass
-   unnoticed otherwise). The translations are written to target/templates/.
+   unnoticed otherwise). The translations are written to OUT.
 2. cfn-lint runs on the templates and on their translations.
 3. Our own rules, on the translated resources:
    - IAM: no "*" action (nor "service:*"), in roles, resource policies and key policies; no
@@ -14,7 +15,8 @@
    - Stream event source mappings: ReportBatchItemFailures, bisect on error, bounded retries,
      an on-failure destination. SQS ones: ReportBatchItemFailures, and the queue has a
      redrive policy (its bounded retries and on-failure destination).
-   - event-hub.yaml's rule patterns equal templates/event-hub.patterns.json (the tests' copy).
+   - event-hub.yaml's rule patterns equal event-hub.patterns.json beside it, when there is one
+     (the copy the tests route with).
 
 `--self-test` checks that rule 3 catches what it should, on small bad templates.
 """
@@ -31,9 +33,6 @@ from cfnlint.decode import cfn_yaml
 from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
 from samtranslator.translator.transform import transform
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TEMPLATES = os.path.join(ROOT, "templates")
-OUT = os.path.join(ROOT, "target", "templates")
 
 # Actions AWS offers no resource-level permissions for: the only ones allowed on "*".
 STAR_RESOURCE_ACTIONS = {
@@ -182,8 +181,8 @@ def check_functions(resources):
     return problems
 
 
-def check_hub_patterns(resources):
-    with open(os.path.join(TEMPLATES, "event-hub.patterns.json"), encoding="utf-8") as file:
+def check_hub_patterns(resources, patterns_file):
+    with open(patterns_file, encoding="utf-8") as file:
         expected = json.load(file)
     problems = []
     for name, pattern_name in HUB_PATTERNS.items():
@@ -206,13 +205,18 @@ def translate(template):
     return transform(template, {}, NoManagedPolicies())
 
 
-def main():
+def main(templates, out):
     # The translator warns about usage metrics it never publishes offline.
     logging.getLogger("samtranslator").setLevel(logging.ERROR)
-    os.makedirs(OUT, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     problems = []
     lint_targets = []
-    for path in sorted(glob.glob(os.path.join(TEMPLATES, "*.yaml"))):
+    paths = sorted(glob.glob(os.path.join(templates, "*.yaml")))
+    if not paths:
+        print(f"{templates}: no *.yaml templates to check", file=sys.stderr)
+        return 2
+    patterns_file = os.path.join(templates, "event-hub.patterns.json")
+    for path in paths:
         name = os.path.basename(path)
         with open(path, encoding="utf-8") as file:
             source_text = file.read()
@@ -225,20 +229,20 @@ def main():
             except Exception as error:  # the translator's errors name the resource
                 problems.append(f"{name}: SAM translation failed: {error}")
                 continue
-            out = os.path.join(OUT, name.replace(".yaml", ".json"))
-            with open(out, "w", encoding="utf-8") as file:
+            translation = os.path.join(out, name.replace(".yaml", ".json"))
+            with open(translation, "w", encoding="utf-8") as file:
                 json.dump(translated, file, indent=2)
-            lint_targets.append(out)
+            lint_targets.append(translation)
             resources = translated.get("Resources") or {}
         found = check_iam(resources, source_text) + check_functions(resources)
-        if name == "event-hub.yaml":
-            found += check_hub_patterns(resources)
+        if name == "event-hub.yaml" and os.path.exists(patterns_file):
+            found += check_hub_patterns(resources, patterns_file)
         problems += [f"{name}: {p}" for p in found]
         print(f"checked {name}: {len(resources)} resources")
 
-    # The cfn-lint of this virtualenv, whatever PATH says.
-    cfn_lint = os.path.join(os.path.dirname(sys.executable), "cfn-lint")
-    lint = subprocess.run([cfn_lint, *lint_targets], check=False)
+    # The cfn-lint of this Python, whatever PATH says.
+    cfn_lint = "import sys; from cfnlint.runner import main; sys.argv[0] = 'cfn-lint'; sys.exit(main())"
+    lint = subprocess.run([sys.executable, "-c", cfn_lint, *lint_targets], check=False)
     if lint.returncode != 0:
         problems.append(f"cfn-lint found problems (exit {lint.returncode})")
     if problems:
@@ -291,4 +295,9 @@ def self_test():
 
 
 if __name__ == "__main__":
-    sys.exit(self_test() if "--self-test" in sys.argv else main())
+    if sys.argv[1:] == ["--self-test"]:
+        sys.exit(self_test())
+    if len(sys.argv) != 3:
+        print("usage: check_templates.py DIR OUT | --self-test", file=sys.stderr)
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2]))
