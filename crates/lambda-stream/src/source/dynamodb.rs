@@ -34,6 +34,36 @@ use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
 /// Reads DynamoDB stream events as change data capture.
+///
+/// Each change becomes the event the Node library's trigger would publish (see the module
+/// documentation); a pipeline usually starts with [`Pipeline::cdc`](crate::Pipeline::cdc).
+///
+/// ```
+/// use lambda_stream::testing::{self, Change};
+/// use lambda_stream::{DynamoDbSource, Invocation, Pipeline, StreamHandler};
+/// use serde_json::json;
+/// use std::sync::{Arc, Mutex};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let seen = Arc::new(Mutex::new(Vec::new()));
+/// let types = Arc::clone(&seen);
+/// let handler = StreamHandler::new(DynamoDbSource::new().region("us-west-2")).pipeline(
+///     Pipeline::new("trigger")
+///         .tap(move |uow| types.lock().unwrap().push(uow.event.event_type().to_string()))
+///         .delivered(),
+/// );
+/// let keys = json!({ "pk": "c1", "sk": "customer" });
+/// let item = json!({ "pk": "c1", "sk": "customer", "discriminator": "customer", "name": "Ann" });
+/// let event = testing::dynamodb_event(&[
+///     Change::insert(keys.clone(), item.clone()),
+///     Change::remove(keys, item),
+/// ]);
+/// let report = handler.process(event, Invocation::local()).await;
+/// assert!(report.response.is_ok());
+/// assert_eq!(*seen.lock().unwrap(), ["customer-created", "customer-deleted"]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 pub struct DynamoDbSource {
     discriminator: String,

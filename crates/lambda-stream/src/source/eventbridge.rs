@@ -10,6 +10,27 @@ use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
 /// Reads EventBridge events.
+///
+/// The envelope is the event's `detail` (an object, or a JSON string as the Node library
+/// writes it); a rule's target invokes the function with one event, so a retry fails the
+/// invocation and EventBridge's retry policy (then the target's dead-letter queue) takes
+/// over.
+///
+/// ```
+/// use lambda_stream::{Envelope, EventBridgeSource, Invocation, Pipeline, RecordState, StreamHandler, testing};
+/// use serde_json::json;
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handler = StreamHandler::new(EventBridgeSource::new())
+///     .pipeline(Pipeline::new("menus").on_type("menu-*").delivered());
+/// let menu = Envelope::builder("menu-published").entity("menu", &json!({ "id": "m1" })).build()?;
+/// let event = testing::eventbridge_event(&menu, "restaurant-subsystem");
+/// let report = handler.process(event, Invocation::local()).await;
+/// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+/// assert!(report.response.is_ok());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct EventBridgeSource {
     payload: Payload,

@@ -15,6 +15,33 @@ use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
 /// Reads Kinesis stream events.
+///
+/// A record to retry is reported as the lowest failed sequence number of its shard (Lambda
+/// then delivers it and every later record of the shard again); the others are done.
+///
+/// ```
+/// use lambda_stream::{Envelope, KinesisSource, Pipeline, RecordState, StepError, StreamHandler, testing};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handler = StreamHandler::new(KinesisSource::new()).pipeline(
+///     Pipeline::new("things")
+///         .map(|uow| match uow.event.event_type() {
+///             "thing-busy" => Err(StepError::retryable("the service is busy")),
+///             _ => Ok(()),
+///         })
+///         .delivered(),
+/// );
+/// let event = testing::kinesis_event(&[
+///     Envelope::builder("thing-created").build()?,
+///     Envelope::builder("thing-busy").build()?,
+/// ]);
+/// let report = handler.process(event, lambda_stream::Invocation::local()).await;
+/// assert_eq!(report.records[1].pipelines, [RecordState::Retry]);
+/// let response = serde_json::to_value(report.response?)?;
+/// assert_eq!(response["batchItemFailures"][0]["itemIdentifier"], testing::sequence_number(2));
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct KinesisSource {
     payload: Payload,

@@ -9,6 +9,29 @@ use crate::error::{DecodeError, HandlerError};
 use crate::record::{RawRecord, Records, SourceRecord};
 
 /// Reads raw payloads.
+///
+/// For a function invoked with payloads of its own (a webhook's adapter, a scheduled call):
+/// each [`RawRecord`] becomes an envelope of type `raw` whose `raw` field is the body, read
+/// with [`Envelope::raw_as`](crate::Envelope::raw_as).
+///
+/// ```
+/// use lambda_stream::{Invocation, Pipeline, RawRecord, RawSource, RecordState, StreamHandler};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handler = StreamHandler::new(RawSource::new()).pipeline(
+///     Pipeline::new("callbacks")
+///         .map(|uow| {
+///             let body: serde_json::Value = uow.event.raw_as()?;
+///             Ok(body["orderId"].as_str().map(str::to_owned))
+///         })
+///         .delivered(),
+/// );
+/// let record = RawRecord { id: "r1".into(), timestamp: 0, body: r#"{"orderId":"o1"}"#.into() };
+/// let report = handler.process(vec![record], Invocation::local()).await;
+/// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct RawSource;
 

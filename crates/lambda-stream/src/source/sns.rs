@@ -11,6 +11,30 @@ use crate::error::{DecodeError, HandlerError};
 use crate::record::{Records, SourceRecord};
 
 /// Reads SNS events.
+///
+/// SNS has no partial batch response: a record to retry fails the whole invocation (SNS
+/// then delivers it again), so steps after SNS should be idempotent.
+///
+/// ```
+/// use lambda_stream::{Envelope, Invocation, Pipeline, RecordState, SnsSource, StepError, StreamHandler, testing};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let handler = StreamHandler::new(SnsSource::new()).pipeline(
+///     Pipeline::new("things")
+///         .map(|uow| match uow.event.event_type() {
+///             "thing-busy" => Err(StepError::retryable("the service is busy")),
+///             _ => Ok(()),
+///         })
+///         .delivered(),
+/// );
+/// let fine = testing::sns_event(&[Envelope::builder("thing-created").build()?]);
+/// assert_eq!(handler.process(fine, Invocation::local()).await.records[0].pipelines, [RecordState::Delivered]);
+///
+/// let busy = testing::sns_event(&[Envelope::builder("thing-busy").build()?]);
+/// assert!(handler.process(busy, Invocation::local()).await.response.is_err());
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SnsSource {
     payload: Payload,

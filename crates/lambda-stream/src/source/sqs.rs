@@ -10,6 +10,35 @@ use crate::json;
 use crate::record::{Records, SourceRecord};
 
 /// Reads SQS events.
+///
+/// The messages to retry are reported by id (the others are deleted from the queue);
+/// [`SqsSource::sns_wrapped`] reads a queue subscribed to a topic without raw delivery.
+///
+/// ```
+/// use lambda_stream::{Envelope, Invocation, Pipeline, SqsSource, StepError, StreamHandler, testing};
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pipeline = || {
+///     Pipeline::new("things")
+///         .map(|uow| match uow.event.event_type() {
+///             "thing-busy" => Err(StepError::retryable("the service is busy")),
+///             _ => Ok(()),
+///         })
+///         .delivered()
+/// };
+/// let events = [Envelope::builder("thing-busy").build()?, Envelope::builder("thing-created").build()?];
+///
+/// let queue = StreamHandler::new(SqsSource::new()).pipeline(pipeline());
+/// let report = queue.process(testing::sqs_event(&events), Invocation::local()).await;
+/// let response = serde_json::to_value(report.response?)?;
+/// assert_eq!(response["batchItemFailures"].as_array().map(Vec::len), Some(1));
+///
+/// let from_topic = StreamHandler::new(SqsSource::new().sns_wrapped()).pipeline(pipeline());
+/// let report = from_topic.process(testing::sqs_sns_event(&events), Invocation::local()).await;
+/// assert_eq!(report.records[1].pipelines, [lambda_stream::RecordState::Delivered]);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct SqsSource {
     payload: Payload,

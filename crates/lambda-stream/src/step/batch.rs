@@ -45,6 +45,28 @@ impl<T: Send + 'static> Pipeline<T> {
     /// `limits.max_bytes` bytes (each unit's size from `size`). The batch unit's `value` holds
     /// the units; its own record and event are the first unit's. A unit whose size cannot be
     /// told (`size` panicked) fails alone.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use lambda_stream::{BatchLimits, Envelope, Pipeline, RecordState, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let sizes = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&sizes);
+    /// let in_twos = Pipeline::new("in-twos")
+    ///     .batch(BatchLimits::count(2), |_uow| 1)
+    ///     .tap(move |batch| seen.lock().unwrap().push(batch.value.len()));
+    /// let events: Vec<Envelope> = (0..5)
+    ///     .map(|i| Envelope::builder("thing-created").partition_key(format!("t{i}")).build())
+    ///     .collect::<Result<_, _>>()?;
+    /// let report = testing::run_pipeline(in_twos, &events).await;
+    ///
+    /// assert_eq!(*sizes.lock().unwrap(), [2, 2, 1]);
+    /// assert!(report.records.iter().all(|r| r.pipelines == [RecordState::Delivered]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn batch<F>(self, limits: BatchLimits, size: F) -> Pipeline<Batch<T>>
     where
         F: Fn(&Uow<T>) -> usize + Send + Sync + 'static,

@@ -10,6 +10,32 @@ use crate::pipeline::{Item, Pipeline};
 impl<T: Send + 'static> Pipeline<T> {
     /// Keeps, per partition key, the unit with the latest timestamp (the later one in the
     /// batch on a tie). This step waits for the whole batch before passing anything on.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let kept = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&kept);
+    /// let latest = Pipeline::new("latest")
+    ///     .compact()
+    ///     .tap(move |uow| seen.lock().unwrap().push(uow.event.id().to_string()));
+    /// let event = |id: &str, key: &str, at: i64| {
+    ///     Envelope::builder("thing-updated").id(id).partition_key(key).timestamp(at).build()
+    /// };
+    /// let events = [event("a", "t1", 1)?, event("b", "t1", 3)?, event("c", "t1", 2)?, event("d", "t2", 1)?];
+    /// let report = testing::run_pipeline(latest, &events).await;
+    ///
+    /// let mut kept = kept.lock().unwrap().clone();
+    /// kept.sort();
+    /// assert_eq!(kept, ["b", "d"]);
+    /// // The superseded records end as the one kept for their key did.
+    /// assert!(report.records.iter().all(|r| r.pipelines == [RecordState::Delivered]));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn compact(self) -> Self {
         self.stage(|flow| {

@@ -16,6 +16,30 @@ use crate::uow::Uow;
 impl<T: Send + 'static> Pipeline<T> {
     /// Runs `f` on each unit, at most `concurrency` at a time (at least 1). An `Err` or a
     /// panic fails that unit only.
+    ///
+    /// ```
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, StepError, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let lookups = Pipeline::new("lookups").then(4, |uow| async move {
+    ///     // An async call per unit, four at a time (a lookup, a write, ...).
+    ///     if uow.event.event_type() == "thing-busy" {
+    ///         Err(StepError::retryable("the service is busy"))
+    ///     } else {
+    ///         Ok(uow.event.id().len())
+    ///     }
+    /// });
+    /// let events = [Envelope::builder("thing-created").build()?, Envelope::builder("thing-busy").build()?];
+    /// let report = testing::run_pipeline(lookups, &events).await;
+    ///
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Retry]);
+    /// // Lambda is told to deliver the busy record (and the ones after it on its shard) again.
+    /// let response = serde_json::to_value(report.response?)?;
+    /// assert_eq!(response["batchItemFailures"].as_array().map(Vec::len), Some(1));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn then<U, F, Fut>(self, concurrency: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,

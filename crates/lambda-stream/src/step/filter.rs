@@ -16,6 +16,24 @@ use crate::uow::Uow;
 impl<T: Send + 'static> Pipeline<T> {
     /// Keeps the units for which `predicate` is true. A predicate that panics fails the unit
     /// (it is not silently filtered).
+    ///
+    /// ```
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let large = Pipeline::new("large-orders").filter(|uow| {
+    ///     let order: serde_json::Value = uow.event.entity().unwrap_or_default();
+    ///     order["total"].as_u64().is_some_and(|total| total > 100)
+    /// });
+    /// let small = Envelope::builder("order-placed").entity("order", &json!({ "total": 20 })).build()?;
+    /// let big = Envelope::builder("order-placed").entity("order", &json!({ "total": 500 })).build()?;
+    /// let report = testing::run_pipeline(large, &[small, big]).await;
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Filtered]);
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Delivered]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn filter<P>(self, predicate: P) -> Self
     where

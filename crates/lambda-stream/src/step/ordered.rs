@@ -29,6 +29,30 @@ impl<T: Send + 'static> Pipeline<T> {
     /// they come again after the failed record; the failed unit itself ends as its error
     /// and the pipeline's failure mode say (a retry comes back first; a fault lets the later
     /// ones through on the next delivery). Units of other keys are not held back.
+    ///
+    /// ```
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, StepError, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let in_order = Pipeline::new("per-key").then_ordered(4, |uow| async move {
+    ///     if uow.event.event_type() == "thing-busy" {
+    ///         Err(StepError::retryable("the service is busy"))
+    ///     } else {
+    ///         Ok(())
+    ///     }
+    /// });
+    /// let event = |event_type: &str, key: &str| Envelope::builder(event_type).partition_key(key).build();
+    /// let events = [event("thing-busy", "t1")?, event("thing-updated", "t1")?, event("thing-updated", "t2")?];
+    /// let report = testing::run_pipeline(in_order, &events).await;
+    ///
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Retry]);
+    /// // Not run: t1's update must not happen before the failed unit of t1.
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Retry]);
+    /// // Another key goes on.
+    /// assert_eq!(report.records[2].pipelines, [RecordState::Delivered]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn then_ordered<U, F, Fut>(self, concurrency: usize, f: F) -> Pipeline<U>
     where
         U: Send + 'static,

@@ -19,6 +19,33 @@ impl Pipeline<Envelope> {
     /// Publishes each unit's event: adds the standard tags (the event's own tags win),
     /// serializes it once, then [`send`](Pipeline::send)s the entries. Each unit ends by its
     /// own entry's result.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use lambda_stream::{Envelope, InMemoryPublisher, Pipeline, RecordState, StepError, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let bus = Arc::new(InMemoryPublisher::new());
+    /// let share = Pipeline::new("share")
+    ///     .map(|uow| {
+    ///         Envelope::builder("thing-shared")
+    ///             .partition_key(uow.partition_key())
+    ///             .build()
+    ///             .map_err(StepError::from)
+    ///     })
+    ///     .publish(bus.clone(), 4);
+    /// let report = testing::run_pipeline(share, &[Envelope::builder("thing-created").partition_key("t1").build()?]).await;
+    ///
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    /// let published = bus.envelopes();
+    /// assert_eq!(published[0].event_type(), "thing-shared");
+    /// assert_eq!(published[0].partition_key(), Some("t1"));
+    /// // The standard tags are added: the pipeline that published it, among others.
+    /// assert_eq!(published[0].tags().get_str("pipeline"), Some("share"));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn publish(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
         self.entries().send(publisher, concurrency)
     }
@@ -61,6 +88,36 @@ impl Pipeline<PublishEntry> {
     /// Sends entries already built (a message for a topic or queue, say, that is not an
     /// envelope): groups them to the publisher's limits by its entry sizes and sends up to
     /// `concurrency` requests at a time. Each unit ends by its own entry's result.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use lambda_stream::{Envelope, InMemoryPublisher, Pipeline, PublishEntry, RecordState, StepError, testing};
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A topic takes plain messages, not envelopes; one the service rejects fails alone.
+    /// let topic = Arc::new(InMemoryPublisher::new().rejecting(|entry: &PublishEntry| {
+    ///     entry.json().contains("\"to\":\"\"").then(|| StepError::permanent("no recipient"))
+    /// }));
+    /// let notify = Pipeline::new("notify")
+    ///     .map(|uow| {
+    ///         let order: serde_json::Value = uow.event.entity()?;
+    ///         let message = json!({ "to": order["customerId"], "text": "Your order is on its way" });
+    ///         Ok(PublishEntry::message("order-notification", message.to_string()))
+    ///     })
+    ///     .send(topic.clone(), 2);
+    /// let event = |customer: &str| {
+    ///     Envelope::builder("order-dispatched").entity("order", &json!({ "customerId": customer })).build()
+    /// };
+    /// let report = testing::run_pipeline(notify, &[event("c1")?, event("")?]).await;
+    ///
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Fault]);
+    /// assert_eq!(topic.published().len(), 1);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn send(self, publisher: Arc<dyn Publisher>, concurrency: usize) -> Pipeline<Delivered> {
         self.send_returning(publisher, concurrency)
             .stage(|flow| map_units(flow, |uow| Ok(uow.with_value(Delivered))))

@@ -61,6 +61,27 @@ impl RateLimiter {
 
 impl<T: Send + 'static> Pipeline<T> {
     /// Lets at most `permits` units per `per` through to the next step; units wait their turn.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// # // tokio's clock is paused here (test-util), so the wait takes no real time.
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A partner's API takes 2 calls a second: the third unit waits for the next second.
+    /// let gentle = Pipeline::new("to-partner").rate_limit(2, Duration::from_secs(1));
+    /// let events: Vec<Envelope> = (0..3)
+    ///     .map(|_| Envelope::builder("thing-created").build())
+    ///     .collect::<Result<_, _>>()?;
+    /// let started = tokio::time::Instant::now();
+    /// let report = testing::run_pipeline(gentle, &events).await;
+    ///
+    /// assert!(started.elapsed() >= Duration::from_secs(1));
+    /// assert!(report.records.iter().all(|r| r.pipelines == [RecordState::Delivered]));
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn rate_limit(self, permits: usize, per: Duration) -> Self {
         self.rate_limit_with(Arc::new(RateLimiter::new(permits, per)))

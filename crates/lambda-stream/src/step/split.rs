@@ -12,6 +12,36 @@ use crate::uow::Uow;
 
 impl<T: Send + 'static> Pipeline<T> {
     /// Splits each unit into the values `f` returns, one unit each.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let parts = Arc::new(AtomicUsize::new(0));
+    /// let counted = Arc::clone(&parts);
+    /// let items = Pipeline::new("items")
+    ///     .split(|uow| {
+    ///         let order: serde_json::Value = uow.event.entity()?;
+    ///         Ok(order["items"].as_array().cloned().unwrap_or_default())
+    ///     })
+    ///     .tap(move |_item| {
+    ///         counted.fetch_add(1, Ordering::Relaxed);
+    ///     });
+    /// let three = Envelope::builder("order-placed").entity("order", &json!({ "items": [1, 2, 3] })).build()?;
+    /// let none = Envelope::builder("order-placed").entity("order", &json!({ "items": [] })).build()?;
+    /// let report = testing::run_pipeline(items, &[three, none]).await;
+    ///
+    /// assert_eq!(parts.load(Ordering::Relaxed), 3);
+    /// // A record is delivered when all its parts are; one split into nothing is filtered out.
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Filtered]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn split<U, F>(self, f: F) -> Pipeline<U>
     where
         U: Send + 'static,

@@ -8,6 +8,23 @@ use crate::uow::Uow;
 
 impl<T: Send + 'static> Pipeline<T> {
     /// Calls `f` on each unit and passes it on unchanged (a panic in `f` fails the unit).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, testing};
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let types = Arc::new(Mutex::new(Vec::new()));
+    /// let seen = Arc::clone(&types);
+    /// let watched = Pipeline::new("watched")
+    ///     .tap(move |uow| seen.lock().unwrap().push(uow.event.event_type().to_string()))
+    ///     .trace("after-tap");
+    /// testing::run_pipeline(watched, &[Envelope::builder("thing-created").build()?]).await;
+    /// assert_eq!(*types.lock().unwrap(), ["thing-created"]);
+    /// # Ok(())
+    /// # }
+    /// ```
     #[must_use]
     pub fn tap<F>(self, f: F) -> Self
     where

@@ -68,6 +68,37 @@ pub fn event_from_file<T: serde::de::DeserializeOwned>(path: impl AsRef<std::pat
     })
 }
 
+/// Runs one pipeline over `events`, delivered as a Kinesis batch (one record each), with
+/// default settings, its fault events published in memory (they are `report.faults`): the
+/// shortest way to see what a pipeline does with some events, in a test or a doc example.
+///
+/// ```
+/// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let pipeline = Pipeline::new("things").on_type("thing-*");
+/// let report = testing::run_pipeline(
+///     pipeline,
+///     &[Envelope::builder("thing-created").build()?, Envelope::builder("other").build()?],
+/// )
+/// .await;
+/// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+/// assert_eq!(report.records[1].pipelines, [RecordState::Filtered]);
+/// # Ok(())
+/// # }
+/// ```
+pub async fn run_pipeline<T: Send + 'static>(
+    pipeline: crate::Pipeline<T>,
+    events: &[Envelope],
+) -> crate::Report<aws_lambda_events::event::streams::KinesisEventResponse> {
+    crate::StreamHandler::new(crate::KinesisSource::new())
+        .pipeline(pipeline.delivered())
+        .faults_to(Arc::new(crate::InMemoryPublisher::new()))
+        .process(kinesis_event(events), Invocation::local())
+        .await
+}
+
 /// A Kinesis sequence number like AWS's (56 digits), increasing with `n`.
 pub fn sequence_number(n: usize) -> String {
     format!("49590338271490256608559692538361571095921575989136{n:06}")
