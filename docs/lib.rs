@@ -3,6 +3,15 @@
 #[doc = include_str!("writing-a-function.md")]
 pub mod writing_a_function {}
 
+#[doc = include_str!("sources.md")]
+pub mod sources {}
+
+#[doc = include_str!("flavors.md")]
+pub mod flavors {}
+
+#[doc = include_str!("operations.md")]
+pub mod operations {}
+
 #[doc = include_str!("interop.md")]
 pub mod interop {}
 

@@ -118,6 +118,55 @@ impl EventBridgePublisher {
     }
 
     /// A publisher over any [`PutEventsApi`] (tests script the service this way).
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use futures::FutureExt;
+    /// use futures::future::BoxFuture;
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// use lambda_stream_aws::eventbridge::service::{CallError, EntryOutcome, PutEventsApi, PutEventsRequest};
+    /// use lambda_stream_aws::{EventBridgeConfig, EventBridgePublisher};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// /// A bus that throttles the second entry of the first request, as EventBridge may.
+    /// #[derive(Default)]
+    /// struct Throttling(Mutex<Vec<usize>>);
+    ///
+    /// impl PutEventsApi for Throttling {
+    ///     fn put_events<'a>(
+    ///         &'a self,
+    ///         request: PutEventsRequest<'a>,
+    ///     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
+    ///         let mut calls = self.0.lock().unwrap();
+    ///         calls.push(request.entries.len());
+    ///         let first = calls.len() == 1;
+    ///         let outcomes = (0..request.entries.len())
+    ///             .map(|i| match (first, i) {
+    ///                 (true, 1) => EntryOutcome::Rejected {
+    ///                     code: "ThrottlingException".into(),
+    ///                     message: "Rate exceeded".into(),
+    ///                 },
+    ///                 _ => EntryOutcome::Accepted,
+    ///             })
+    ///             .collect();
+    ///         async move { Ok(outcomes) }.boxed()
+    ///     }
+    /// }
+    ///
+    /// let api = Arc::new(Throttling::default());
+    /// let bus = Arc::new(EventBridgePublisher::with_api(api.clone(), EventBridgeConfig::new("hub")));
+    /// let share = Pipeline::new("share")
+    ///     .map(|uow| Ok(uow.event.as_ref().clone()))
+    ///     .publish(bus, 4);
+    /// let events = [Envelope::builder("thing-created").build()?, Envelope::builder("thing-updated").build()?];
+    /// let report = testing::run_pipeline(share, &events).await;
+    ///
+    /// // The throttled entry alone is sent again, and both records are delivered.
+    /// assert_eq!(*api.0.lock().unwrap(), [2, 1]);
+    /// assert!(report.records.iter().all(|r| r.pipelines == [RecordState::Delivered]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_api(api: Arc<dyn PutEventsApi>, config: EventBridgeConfig) -> Self {
         Self { api, config }
     }

@@ -80,6 +80,52 @@ impl KinesisPublisher {
     }
 
     /// A publisher over any [`PutRecordsApi`] (tests script the service this way).
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use futures::FutureExt;
+    /// use futures::future::BoxFuture;
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// use lambda_stream_aws::kinesis::service::{CallError, EntryOutcome, PutRecordsApi, PutRecordsRequest};
+    /// use lambda_stream_aws::{KinesisConfig, KinesisPublisher};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// /// A stream that refuses records keyed `bad` for good (not worth retrying).
+    /// struct Refusing;
+    ///
+    /// impl PutRecordsApi for Refusing {
+    ///     fn put_records<'a>(
+    ///         &'a self,
+    ///         request: PutRecordsRequest<'a>,
+    ///     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
+    ///         let outcomes = request
+    ///             .entries
+    ///             .iter()
+    ///             .map(|entry| match entry.partition_key() {
+    ///                 Some("bad") => EntryOutcome::Rejected {
+    ///                     code: "InvalidArgumentException".into(),
+    ///                     message: "refused".into(),
+    ///                 },
+    ///                 _ => EntryOutcome::Accepted,
+    ///             })
+    ///             .collect();
+    ///         async move { Ok(outcomes) }.boxed()
+    ///     }
+    /// }
+    ///
+    /// let stream = Arc::new(KinesisPublisher::with_api(Arc::new(Refusing), KinesisConfig::new("hub-stream")));
+    /// let forward = Pipeline::new("forward")
+    ///     .map(|uow| Ok(uow.event.as_ref().clone()))
+    ///     .publish(stream, 4);
+    /// let event = |key: &str| Envelope::builder("thing-created").partition_key(key).build();
+    /// let report = testing::run_pipeline(forward, &[event("good")?, event("bad")?]).await;
+    ///
+    /// // A permanent rejection fails its own record (a fault event); the rest is delivered.
+    /// assert_eq!(report.records[0].pipelines, [RecordState::Delivered]);
+    /// assert_eq!(report.records[1].pipelines, [RecordState::Fault]);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_api(api: Arc<dyn PutRecordsApi>, config: KinesisConfig) -> Self {
         Self { api, config }
     }

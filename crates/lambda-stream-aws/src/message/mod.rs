@@ -80,6 +80,49 @@ impl<S: MessageService> std::fmt::Debug for MessagePublisher<S> {
 
 impl<S: MessageService> MessagePublisher<S> {
     /// A publisher over any [`MessageBatchApi`] (tests script the service this way).
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    ///
+    /// use futures::FutureExt;
+    /// use futures::future::BoxFuture;
+    /// use lambda_stream::{Envelope, Pipeline, PublishEntry, RecordState, testing};
+    /// use lambda_stream_aws::message::MessageBatchApi;
+    /// use lambda_stream_aws::retry::{CallError, EntryOutcome};
+    /// use lambda_stream_aws::{RetryPolicy, SqsPublisher};
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// /// A queue that takes everything and counts the messages of each request.
+    /// #[derive(Default)]
+    /// struct Counting(Mutex<Vec<usize>>);
+    ///
+    /// impl MessageBatchApi for Counting {
+    ///     fn send_batch<'a>(
+    ///         &'a self,
+    ///         _queue_url: &'a str,
+    ///         entries: Vec<&'a PublishEntry>,
+    ///     ) -> BoxFuture<'a, Result<Vec<EntryOutcome>, CallError>> {
+    ///         self.0.lock().unwrap().push(entries.len());
+    ///         let outcomes = entries.iter().map(|_| EntryOutcome::Accepted).collect();
+    ///         async move { Ok(outcomes) }.boxed()
+    ///     }
+    /// }
+    ///
+    /// let api = Arc::new(Counting::default());
+    /// let queue = SqsPublisher::with_api(api.clone(), "https://sqs.us-west-2.amazonaws.com/123456789012/work", RetryPolicy::default());
+    /// let enqueue = Pipeline::new("enqueue")
+    ///     .map(|uow| Ok(PublishEntry::message("work", format!(r#"{{"thing":"{}"}}"#, uow.event.id()))))
+    ///     .send(Arc::new(queue), 2);
+    /// let events: Vec<Envelope> = (0..12).map(|_| Envelope::builder("thing-created").build()).collect::<Result<_, _>>()?;
+    /// let report = testing::run_pipeline(enqueue, &events).await;
+    ///
+    /// // SendMessageBatch takes 10 messages a request.
+    /// let mut sizes = api.0.lock().unwrap().clone();
+    /// sizes.sort();
+    /// assert_eq!(sizes, [2, 10]);
+    /// assert!(report.records.iter().all(|r| r.pipelines == [RecordState::Delivered]));
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn with_api(
         api: Arc<dyn MessageBatchApi>,
         target: impl Into<String>,
