@@ -205,6 +205,32 @@ pub trait EventStoreSteps<T> {
         E: Fn(&Envelope) -> Option<Duration> + Send + Sync + 'static;
 
     /// Correlates each unit's event to more keys (a `CORREL` row per key).
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, testing};
+    /// use lambda_stream_aws::event_store::{EventStore, EventStoreSteps};
+    /// use lambda_stream_aws::store::memory::InMemoryStore;
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let events = EventStore::new(Arc::new(InMemoryStore::new()), 30);
+    /// // A delivery concerns its order and its driver: rules about either key see it.
+    /// let by_order_and_driver = Pipeline::new("correlate").correlate(&events, |uow| {
+    ///     let delivery: serde_json::Value = uow.event.entity()?;
+    ///     let id = |name: &str| delivery[name].as_str().unwrap_or_default().to_string();
+    ///     Ok(vec![format!("order#{}", id("orderId")), format!("driver#{}", id("driverId"))])
+    /// });
+    /// let picked_up = Envelope::builder("delivery-picked-up")
+    ///     .entity("delivery", &json!({ "orderId": "o1", "driverId": "d7" }))
+    ///     .build()?;
+    /// testing::run_pipeline(by_order_and_driver, &[picked_up]).await;
+    ///
+    /// let drivers = events.correlated("driver#d7").await?;
+    /// assert_eq!(drivers[0].event_type(), "delivery-picked-up");
+    /// # Ok(())
+    /// # }
+    /// ```
     fn correlate<K>(self, events: &EventStore, keys: K) -> Pipeline<Delivered>
     where
         K: Fn(&Uow<T>) -> Result<Vec<String>, StepError> + Send + Sync + 'static;

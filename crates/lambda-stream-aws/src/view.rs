@@ -129,6 +129,37 @@ pub trait MaterializeStep<T> {
     /// Writes the [`View`] `to_view` makes of each unit, per partition key in order, only if
     /// the event is newer than the item. Units end *delivered* (written), *stale* or
     /// *duplicate*.
+    /// ```
+    /// use std::sync::Arc;
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, RecordState, testing};
+    /// use lambda_stream_aws::store::memory::InMemoryStore;
+    /// use lambda_stream_aws::store::Key;
+    /// use lambda_stream_aws::view::{MaterializeStep, View, Views};
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let table = Arc::new(InMemoryStore::new());
+    /// let views = Views::new(table.clone());
+    /// let menus = Pipeline::new("menus").materialize(&views, |uow| {
+    ///     let key = Key::new(uow.partition_key(), "menu");
+    ///     match uow.event.event_type() {
+    ///         // A soft delete: the item stays, with `deleted: true`, for the trigger to see.
+    ///         "restaurant-closed" => View::new(key, "menu", &json!({})).map(View::deleted),
+    ///         _ => View::new(key, "menu", &json!({ "items": ["soup"] })),
+    ///     }
+    /// });
+    /// let event = |event_type: &str, at: i64| Envelope::builder(event_type).partition_key("r1").timestamp(at).build();
+    /// let events = [event("menu-updated", 1_000)?, event("restaurant-closed", 2_000)?, event("menu-updated", 1_500)?];
+    /// let report = testing::run_pipeline(menus, &events).await;
+    ///
+    /// let states: Vec<_> = report.records.iter().map(|r| r.pipelines[0]).collect();
+    /// assert_eq!(states, [RecordState::Delivered, RecordState::Delivered, RecordState::Stale]);
+    /// let item = &table.items()[0];
+    /// assert_eq!((item["deleted"].clone(), item["latched"].clone()), (json!(true), json!(true)));
+    /// # Ok(())
+    /// # }
+    /// ```
     fn materialize<F>(self, views: &Views, to_view: F) -> Pipeline<Delivered>
     where
         F: Fn(&Uow<T>) -> Result<View, StepError> + Send + Sync + 'static;

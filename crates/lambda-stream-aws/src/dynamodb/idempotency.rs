@@ -98,9 +98,38 @@ impl Idempotency {
     }
 
     /// A step for `then`/`then_ordered` that runs `effect` once per event of the pipeline:
+    /// the same event delivered again (Lambda may) finds the effect done and skips it.
     ///
-    /// ```ignore
-    /// pipeline.then(4, idempotency.guard(|uow| async move { charge(&uow).await }))
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::sync::atomic::{AtomicUsize, Ordering};
+    /// use std::time::Duration;
+    ///
+    /// use lambda_stream::{Envelope, Pipeline, testing};
+    /// use lambda_stream_aws::Idempotency;
+    /// use lambda_stream_aws::store::memory::InMemoryStore;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // DynamoDbStore in production; the in-memory table keeps the same claims.
+    /// let once = Arc::new(Idempotency::with_store(Arc::new(InMemoryStore::new()), Duration::from_secs(3600)));
+    /// let charges = Arc::new(AtomicUsize::new(0));
+    /// let pipeline = || {
+    ///     let charges = Arc::clone(&charges);
+    ///     Pipeline::new("charge").then(4, once.guard(move |_uow| {
+    ///         let charges = Arc::clone(&charges);
+    ///         async move {
+    ///             charges.fetch_add(1, Ordering::Relaxed); // the call to the payment processor
+    ///             Ok(())
+    ///         }
+    ///     }))
+    /// };
+    /// let payment = Envelope::builder("payment-requested").id("p1").build()?;
+    /// testing::run_pipeline(pipeline(), &[payment.clone()]).await;
+    /// testing::run_pipeline(pipeline(), &[payment]).await;
+    /// assert_eq!(charges.load(Ordering::Relaxed), 1);
+    /// # Ok(())
+    /// # }
     /// ```
     pub fn guard<T, U, F, Fut>(
         self: &Arc<Self>,

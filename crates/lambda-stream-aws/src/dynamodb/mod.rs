@@ -3,6 +3,29 @@
 //! including *write only if newer* for order-tolerant views, batch get retrying unprocessed
 //! keys, and queries that follow every page.
 //!
+//! A view written only if the event is newer, inside a `then_ordered` step (the same calls run
+//! against moto in `tests/dynamodb_moto.rs`; [`crate::view`] does this for you):
+//!
+//! ```no_run
+//! use lambda_stream::Pipeline;
+//! use lambda_stream_aws::WriteOutcome;
+//! use lambda_stream_aws::DynamoDbStore;
+//! use serde_json::json;
+//!
+//! # async fn doc() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let table = DynamoDbStore::from_env().await?; // ENTITY_TABLE_NAME
+//! let pipeline = Pipeline::new("statuses").on_type("order-*").then_ordered(8, move |uow| {
+//!     let table = table.clone();
+//!     async move {
+//!         let key = json!({ "pk": uow.partition_key(), "sk": "status" });
+//!         let status = json!({ "status": uow.event.event_type() });
+//!         let outcome = table.update_if_newer(&key, &status, "timestamp", uow.event.timestamp()).await?;
+//!         Ok(outcome == WriteOutcome::Written)
+//!     }
+//! });
+//! # let _ = pipeline; Ok(()) }
+//! ```
+//!
 //! | variable | meaning |
 //! |---|---|
 //! | `ENTITY_TABLE_NAME` | the table (read by [`DynamoDbStore::from_env`]) |

@@ -142,6 +142,27 @@ impl HttpSender {
     /// idempotent: `GET`, `HEAD`, `PUT`, `DELETE`, `OPTIONS`, or any method with an
     /// `Idempotency-Key` header. A refused connection, 408, 425, 429 and 503 are retried for
     /// every method: the server did not act on them.
+    /// ```
+    /// use lambda_stream_aws::testing::http::{LocalEndpoint, Reply};
+    /// use lambda_stream_aws::{HttpConfig, HttpRequest, HttpSender};
+    /// use serde_json::json;
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// // A processor that is busy once (503), then takes the payment.
+    /// let processor = LocalEndpoint::start(|_request, number| match number {
+    ///     1 => Reply::status(503),
+    ///     _ => Reply::status(201).body(r#"{"id":"ch_1"}"#),
+    /// })
+    /// .await;
+    /// let sender = HttpSender::new(HttpConfig::new(processor.url()))?;
+    /// let request = HttpRequest::post_json("/charges", &json!({ "amount": 1250 }))?;
+    /// let answer: serde_json::Value = sender.send(request).await?.json()?;
+    ///
+    /// assert_eq!(answer["id"], "ch_1");
+    /// assert_eq!(processor.requests().len(), 2);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn send(&self, request: HttpRequest) -> Result<HttpResponse, StepError> {
         let url = format!("{}{}", self.config.base_url, request.path);
         let method = reqwest::Method::from_bytes(request.method.as_bytes()).map_err(|_| {

@@ -14,6 +14,28 @@
 //!
 //! A function that only reads needs `kms:Decrypt` on the master key; one that encrypts also
 //! `kms:GenerateDataKey` (and `kms:Encrypt` in each of `KMS_REGIONS`).
+//!
+//! A function that reads the Node services' encrypted events and encrypts what it publishes
+//! (against moto in `tests/kms_moto.rs`):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use lambda_stream::encryption::Encryption;
+//! use lambda_stream::{InMemoryPublisher, KinesisSource, Pipeline, StreamHandler};
+//! use lambda_stream_aws::keyring_from_env;
+//!
+//! # async fn doc() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! let keyring = keyring_from_env().await?; // AWS_REGION, one KMS client per region
+//! // The customer's name and address, with the master key from MASTER_KEY_ALIAS.
+//! let encryption = Encryption::from_lookup(["name", "address"], |v| std::env::var(v).ok())?;
+//! # let bus = Arc::new(InMemoryPublisher::new());
+//! let share = Pipeline::new("share")
+//!     .map(|uow| Ok(uow.event.as_ref().clone()))
+//!     .encrypt(Arc::clone(&keyring), encryption)
+//!     .publish(bus, 4);
+//! let handler = StreamHandler::new(KinesisSource::new()).decrypt_with(keyring).pipeline(share);
+//! # let _ = handler; Ok(()) }
+//! ```
 
 mod service;
 

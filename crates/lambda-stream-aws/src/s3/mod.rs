@@ -13,6 +13,27 @@
 //! | variable | meaning |
 //! |---|---|
 //! | `CLAIMCHECK_BUCKET_NAME` | the bucket events are stored in (read by [`S3ClaimCheck::from_env`] and [`claim_checked_from_env`]) |
+//!
+//! Both sides in one function (against moto in `tests/claimcheck_moto.rs`):
+//!
+//! ```no_run
+//! use std::sync::Arc;
+//! use lambda_stream::{KinesisSource, Pipeline, StreamHandler};
+//! use lambda_stream_aws::{EventBridgePublisher, S3ClaimCheck, claim_checked_from_env};
+//!
+//! # async fn doc() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+//! // Events over 256 KB go to CLAIMCHECK_BUCKET_NAME and travel as stubs.
+//! let bus = claim_checked_from_env(Arc::new(EventBridgePublisher::from_env().await?)).await;
+//! // Stubs from any service are swapped back for their events before a step sees them.
+//! let reader = Arc::new(S3ClaimCheck::reader_from_env().await);
+//! StreamHandler::new(KinesisSource::new())
+//!     .redeem_claim_checks(reader)
+//!     .pipeline(Pipeline::new("forward").map(|uow| Ok(uow.event.as_ref().clone())).publish(bus.clone(), 4))
+//!     .faults_to(bus)
+//!     .run()
+//!     .await?;
+//! # Ok(()) }
+//! ```
 
 mod service;
 
